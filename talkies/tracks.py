@@ -1,0 +1,199 @@
+"""The typed timelines and data that stages pass to each other (the stage contracts).
+
+Data flow (design.md):
+
+    image ─> media.load_image ─> face.analyze_portrait ─> PortraitRig
+    audio ─> media.load_audio ─> Audio ─> audio.analyze_speech ─> SpeechTrack
+    SpeechTrack + PortraitRig + options ─> motion.plan ─> MotionTrack
+    PortraitRig + MotionTrack ─> render.frames ─> media.encode_video ─> MP4
+
+Stages import these types, never each other. Time is always explicit: phone times in
+seconds, envelopes at `SpeechTrack.hop_s`, motion curves one value per output frame at
+`MotionTrack.fps`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from talkies.errors import InvalidMotionError
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio, as it will also be muxed into the output.
+
+    samples: (channels, n) float32 in [-1, 1], the file's own rate and channel count.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[1] / float(self.sample_rate)
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    def mono(self) -> np.ndarray:
+        """(n,) float32 mean of the channels."""
+        return self.samples.mean(axis=0, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One recognised phone. `label` is ARPAbet without stress digits ("AA", "P", ...), or
+    "SIL" for silence / noise. `confidence` is 0..1 (how far the recogniser is to be trusted)."""
+
+    label: str
+    start_s: float
+    end_s: float
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class SpeechTrack:
+    """What the audio says and how it sounds, independent of any frame rate.
+
+    Envelopes are (n,) float32 sampled every `hop_s` seconds, sample i at time i * hop_s:
+      loudness   0..1, perceptual loudness normalised to the clip (1 = its loud speech)
+      pitch_hz   F0 in Hz, 0 where unvoiced
+      voicing    0..1 probability that the frame is voiced
+      openness   0..1 acoustic estimate of jaw opening (any language, singing)
+      spread     0..1 acoustic estimate of lip spreading (e.g. "ee")
+      rounding   0..1 acoustic estimate of lip rounding (e.g. "oo")
+      speech     bool, True where someone is speaking (voice activity)
+    phones: time-ordered, non-overlapping; empty when recognition was not run or found nothing.
+    language: "en" when the phones come from the English recogniser, "" otherwise.
+    """
+
+    duration_s: float
+    hop_s: float
+    phones: tuple[Phone, ...]
+    loudness: np.ndarray
+    pitch_hz: np.ndarray
+    voicing: np.ndarray
+    openness: np.ndarray
+    spread: np.ndarray
+    rounding: np.ndarray
+    speech: np.ndarray
+    language: str = "en"
+
+    @property
+    def n_hops(self) -> int:
+        return int(self.loudness.shape[0])
+
+    def segments(self) -> list[tuple[float, float]]:
+        """(start_s, end_s) of each run of speech."""
+        edges = np.diff(np.concatenate([[0], self.speech.astype(np.int8), [0]]))
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
+        return [(s * self.hop_s, e * self.hop_s) for s, e in zip(starts, ends, strict=True)]
+
+
+@dataclass(frozen=True)
+class PortraitRig:
+    """Everything known about the still image, computed once (face.analyze_portrait).
+
+    image:        (H, W, 3) uint8 RGB, already at the output frame size
+    landmarks:    (478, 3) float32 face-mesh landmarks of the speaking face, x and y in pixels
+                  of `image`, z in the same pixel scale (mediapipe's depth, negative = nearer)
+    other_faces:  landmarks (478, 3) of every other face found (they stay alive, but silent)
+    person_mask:  (H, W) float32 0..1, the people in the photo (selfie segmentation)
+    extras:       renderer-private precomputations (triangulation, region masks, barycentric
+                  weights, the moving region of interest ...); only face/render read it.
+    """
+
+    image: np.ndarray
+    landmarks: np.ndarray
+    other_faces: tuple[np.ndarray, ...]
+    person_mask: np.ndarray
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+# Every curve the motion stage may produce, with its unit / range. Renderers treat a missing
+# curve as all zeros and ignore names they do not know, so new curves can be added freely.
+CURVES: dict[str, str] = {
+    "jaw_open": "0..1, 0 = lips together (whatever the photo shows), 1 = widest speech opening",
+    "lip_round": "0..1, pucker / rounding (oo, w)",
+    "lip_wide": "0..1, spreading of the mouth corners (ee)",
+    "lip_press": "0..1, lips pressed shut (p, b, m); overrides jaw_open for the lips",
+    "lip_tuck": "0..1, lower lip to upper teeth (f, v)",
+    "smile": "0..1, mouth corners up",
+    "frown": "0..1, mouth corners down",
+    "brow_raise": "0..1",
+    "brow_furrow": "0..1",
+    "blink_left": "0..1, 1 = closed (the subject's left eye)",
+    "blink_right": "0..1, 1 = closed",
+    "gaze_x_deg": "degrees, + = subject looks to the image's right",
+    "gaze_y_deg": "degrees, + = up",
+    "head_yaw_deg": "degrees, + = face turns to the image's right",
+    "head_pitch_deg": "degrees, + = chin up",
+    "head_roll_deg": "degrees, + = clockwise in the image",
+    "torso_sway_px": "pixels at 1080p of sideways torso shift",
+    "breath": "0..1, chest and shoulders rise",
+    "zoom": "scale factor - 1 of a camera push in (0 = none)",
+}
+
+
+@dataclass(frozen=True)
+class MotionTrack:
+    """Named per-frame curves: each (n_frames,) float32 at `fps`; frame i shows time i / fps."""
+
+    fps: float
+    curves: dict[str, np.ndarray]
+
+    @property
+    def n_frames(self) -> int:
+        return int(next(iter(self.curves.values())).shape[0]) if self.curves else 0
+
+    def get(self, name: str) -> np.ndarray:
+        """The named curve, or zeros when the track does not have it."""
+        curve = self.curves.get(name)
+        return curve if curve is not None else np.zeros(self.n_frames, np.float32)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "fps": self.fps,
+                "n_frames": self.n_frames,
+                "curves": {k: [round(float(x), 5) for x in v] for k, v in self.curves.items()},
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> MotionTrack:
+        """Parse and validate a track written by `to_json` (or by hand)."""
+        try:
+            data = json.loads(text)
+            fps = float(data["fps"])
+            raw = data["curves"]
+            curves = {str(k): np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise InvalidMotionError(f"motion track is not valid JSON of the expected form: {e}") from e
+        if not (0 < fps <= 120):
+            raise InvalidMotionError(f"motion track fps is {fps}; it must be in (0, 120]")
+        lengths = {v.shape for v in curves.values()}
+        if len(lengths) > 1 or any(len(s) != 1 for s in lengths):
+            raise InvalidMotionError(f"motion curves must be 1-D and of one length, got {sorted(lengths)}")
+        for name, v in curves.items():
+            if not np.all(np.isfinite(v)):
+                raise InvalidMotionError(f"motion curve {name!r} holds NaN or infinite values")
+        return cls(fps=fps, curves=curves)
+
+
+def frame_count(duration_s: float, fps: float) -> int:
+    """Frames needed so that the video lasts as long as the audio."""
+    return max(1, math.ceil(duration_s * fps - 1e-6))
