@@ -1,0 +1,97 @@
+"""Portrait analysis: find the speaking face once and precompute everything the renderer needs.
+
+    rig = analyze_portrait(image, speaker_mask=None)
+
+The result is a `PortraitRig`: the speaker's 478 face-mesh landmarks in pixels of `image`, the
+other faces, the person mask, and in `rig.extras`:
+
+    "mesh"           WarpMesh: landmarks + rings of extra vertices, triangles, head weights, pivot
+    "masks"          name -> (H, W) uint8 0..255: face, lips, inner_mouth, eyes, head, teeth
+    "mouth"          aperture_px, width_px, teeth_fraction, teeth_visible (what the photo shows)
+    "iod_px"         distance between the iris centres (the face's scale unit), pixels
+    "face_size_px"   larger side of the face's landmark box, pixels
+    "roi"            (x0, y0, x1, y1) pixel box outside which head and face motion never reach
+    "topology"       name -> landmark index tuples (lip rings, lids, irises, brows, jaw line ...)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from talkies.errors import FaceTooSmallError, InvalidImageError, NoFaceError
+from talkies.face import topology
+from talkies.face.detect import face_size_px, find_faces
+from talkies.face.mesh import WarpMesh, build_mesh
+from talkies.face.regions import interocular_px, mouth_facts, region_masks
+from talkies.face.segment import person_mask, pick_speaker
+from talkies.tracks import PortraitRig
+
+__all__ = ["MIN_FACE_PX", "WarpMesh", "analyze_portrait"]
+
+# Smallest face (larger side of its landmark box, in output pixels) that can be animated: below
+# it the mouth is a dozen pixels wide and the face mesh is no longer reliable.
+MIN_FACE_PX = 48
+
+
+def analyze_portrait(image: np.ndarray, speaker_mask: np.ndarray | None = None) -> PortraitRig:
+    """Analyse a portrait at output size. image: (H, W, 3) uint8 RGB. speaker_mask: optional
+    (h, w) float 0..1 at any size, white over the person who speaks (default: the largest face).
+
+    Raises NoFaceError, FaceTooSmallError, InvalidMaskError (mask covers no face).
+    """
+    _check_image(image)
+    height, width = image.shape[:2]
+    search = find_faces(image, search_all=speaker_mask is not None)
+    faces = search.faces
+    if not faces:
+        tiny = [max(b[2] - b[0], b[3] - b[1]) for b in search.unmeasured]
+        if tiny and max(tiny) < MIN_FACE_PX:
+            _too_small(max(tiny), width, height)
+        raise NoFaceError(f"no face found in the image ({width}x{height})")
+    speaker = pick_speaker(faces, speaker_mask, (width, height), topology.face_oval())
+    landmarks = faces[speaker]
+    size = face_size_px(landmarks)
+    if size < MIN_FACE_PX:
+        _too_small(size, width, height)
+    person = person_mask(image)
+    masks = region_masks(image, landmarks, person)
+    mesh = build_mesh(landmarks)
+    extras = {
+        "mesh": mesh,
+        "masks": masks,
+        "mouth": mouth_facts(landmarks, masks),
+        "iod_px": interocular_px(landmarks),
+        "face_size_px": size,
+        "roi": _roi(mesh, width, height),
+        "topology": topology.named_groups(),
+    }
+    return PortraitRig(
+        image=image,
+        landmarks=landmarks,
+        other_faces=tuple(f for i, f in enumerate(faces) if i != speaker),
+        person_mask=np.maximum(person, masks["head"].astype(np.float32) / 255.0),
+        extras=extras,
+    )
+
+
+def _too_small(size: float, width: int, height: int) -> None:
+    raise FaceTooSmallError(
+        f"the face is {size:.0f} px across in the {width}x{height} frame; at least {MIN_FACE_PX} px "
+        "is needed (use a photo where the face is larger, or a higher resolution)"
+    )
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise InvalidImageError(f"portrait must be an (H, W, 3) uint8 RGB array, got {shape}")
+    if min(image.shape[:2]) < 16:
+        raise InvalidImageError(f"portrait is {image.shape[1]}x{image.shape[0]} px; at least 16x16 is needed")
+
+
+def _roi(mesh: WarpMesh, width: int, height: int) -> tuple[int, int, int, int]:
+    """Pixel box (x0, y0, x1, y1), x1/y1 exclusive, around the outermost ring, inside the image."""
+    outer = mesh.points[mesh.outer_ring, :2]
+    x0, y0 = np.floor(outer.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(outer.max(axis=0)).astype(int) + 1
+    return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
