@@ -1,0 +1,93 @@
+"""Blink planner -> blink_left, blink_right (0 open .. 1 closed).
+
+Why it works this way. Spontaneous blinking is a renewal process: intervals are irregular but
+rarely very short, which a gamma distribution (shape > 1) captures; its mean follows the rate
+(about 17 a minute at rest, 26 while talking). People also blink at the end of phrases, so we
+add a likely blink in the pause after each phrase. A blink lasts 100-150 ms (up to 400),
+closes faster than it opens, and about half never close fully. Video samples a blink only a
+few times, so each blink's peak is put on a frame: a 100 ms blink at 25 fps must not fall
+between two frames and vanish. Both eyes blink together, with small occasional differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkies.motion import timeline
+from talkies.motion.prompt import Modifiers
+from talkies.tracks import SpeechTrack
+
+REST_PER_MIN = 17.0
+TALKING_PER_MIN = 26.0
+GAMMA_SHAPE = 3.0  # >1: intervals cluster around the mean, few very short ones
+MIN_GAP_S = 0.8  # no two blinks closer than this
+PHRASE_END_CHANCE = 0.6  # chance of a blink in the pause after a phrase
+PHRASE_PAUSE_S = 0.3  # a pause this long ends a phrase
+CLOSING_SHARE = 0.35  # share of the blink spent closing (closing is faster)
+
+
+@dataclass(frozen=True)
+class Blink:
+    peak_s: float  # moment of greatest closure
+    duration_s: float
+    depth: float  # 1 = fully closed
+    right_depth: float  # the right eye's depth (mostly equal)
+
+
+def plan_blinks(
+    speech: SpeechTrack, times_s: np.ndarray, fps: float, rng: np.random.Generator, mods: Modifiers
+) -> dict[str, np.ndarray]:
+    """{"blink_left", "blink_right"}: (len(times_s),) float64 0..1 at the frame times."""
+    talking = timeline.speaking(speech, times_s)
+    peaks = _blink_times(speech, times_s, talking, rng, mods.blink_rate_scale)
+    peaks = np.round(np.asarray(peaks) * fps) / fps  # land every peak on a frame
+    blinks = [_draw_blink(rng, t) for t in peaks]
+    left = np.zeros(times_s.size)
+    right = np.zeros(times_s.size)
+    for blink in blinks:
+        shape = _shape(times_s, blink)
+        left = np.maximum(left, blink.depth * shape)
+        right = np.maximum(right, blink.right_depth * shape)
+    return {"blink_left": left, "blink_right": right}
+
+
+def _blink_times(
+    speech: SpeechTrack, times_s: np.ndarray, talking: np.ndarray, rng: np.random.Generator, rate_scale: float
+) -> list[float]:
+    """Peak times: a gamma renewal process whose rate follows talking/rest, plus phrase ends."""
+    end_s = float(times_s[-1]) if times_s.size else 0.0
+    found: list[float] = []
+    t = rng.uniform(0.3, 60.0 / REST_PER_MIN)
+    while t < end_s:
+        found.append(t)
+        is_talking = talking[min(int(np.searchsorted(times_s, t)), talking.size - 1)]
+        per_min = (TALKING_PER_MIN if is_talking else REST_PER_MIN) * max(rate_scale, 1e-3)
+        t += max(MIN_GAP_S, rng.gamma(GAMMA_SHAPE, 60.0 / per_min / GAMMA_SHAPE))
+    for pause in timeline.pauses(speech):
+        if pause.start_s > 0 and pause.duration_s >= PHRASE_PAUSE_S and rng.random() < PHRASE_END_CHANCE:
+            candidate = pause.start_s + rng.uniform(0.05, 0.25)
+            found = [b for b in found if abs(b - candidate) >= MIN_GAP_S]
+            found.append(candidate)
+    return sorted(b for b in found if b < end_s)
+
+
+def _draw_blink(rng: np.random.Generator, peak_s: float) -> Blink:
+    duration = float(np.clip(rng.lognormal(np.log(0.13), 0.3), 0.09, 0.4))
+    depth = 1.0 if rng.random() < 0.5 else float(rng.uniform(0.45, 0.85))
+    right = depth
+    if rng.random() < 0.15:  # an occasional, barely visible difference between the eyes
+        right = depth * float(rng.uniform(0.85, 1.0))
+    return Blink(float(peak_s), duration, depth, right)
+
+
+def _shape(times_s: np.ndarray, blink: Blink) -> np.ndarray:
+    """(n,) 0..1 closure profile: raised-cosine close, then a slower raised-cosine open."""
+    closing = CLOSING_SHARE * blink.duration_s
+    opening = blink.duration_s - closing
+    before = np.clip((times_s - (blink.peak_s - closing)) / closing, 0.0, 1.0)
+    after = np.clip((times_s - blink.peak_s) / opening, 0.0, 1.0)
+    return np.where(
+        times_s <= blink.peak_s, 0.5 - 0.5 * np.cos(np.pi * before), 0.5 + 0.5 * np.cos(np.pi * after)
+    )

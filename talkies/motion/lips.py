@@ -1,0 +1,112 @@
+"""Bilabial closures: p, b and m shut the lips completely, and the viewer must see it.
+
+Why it works this way. A weighted blend of targets (mouth.py) cannot guarantee a full closure
+for a 30 ms "b" between two vowels, so closures are laid on top explicitly: the lips are held
+shut from at least MIN_CLOSURE_S before the release (closure starts 40-120 ms before it in real
+speech) until the release, reached through a short ramp and opened quickly after (a burst is
+abrupt). Video only samples this, so the plan is frame-aware: each closure must be shut on at
+least one frame near the phone, and it must not shut the frame that shows the middle of a
+neighbouring open vowel (a short "a" before "m" must still be seen open). Where both cannot
+be had, the closure wins: a missing p/b/m is the more visible lip-sync error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkies.motion import timeline
+from talkies.motion.visemes import BILABIALS, OPEN_VOWELS
+from talkies.tracks import Phone, SpeechTrack
+
+MIN_CLOSURE_S = 0.07  # shortest closure before the release (70 ms, no flicker)
+CLOSURE_RAMP_S = 0.04  # lips travel to closure in this time
+RELEASE_S = 0.03  # and open again this fast after the release
+BILABIAL_TRUST = 0.4  # evidence (confidence or an acoustic dip) needed to force a closure
+MAX_CLOSURE_S = 0.15  # at very low frame rates a closure still may not swallow a word
+MARGIN_S = 0.003  # keep a protected frame this far from any closure
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The video's sampling of mouth time: frame i shows mouth time `shown_s[i]`
+    (its own time plus the lead) and plays at `times_s[i]`."""
+
+    times_s: np.ndarray
+    shown_s: np.ndarray
+    period_s: float
+
+
+def closure_curve(phones: list[Phone], speech: SpeechTrack, fine_s: np.ndarray, frames: Frames) -> np.ndarray:
+    """(len(fine_s),) 0..1 closure of the trusted p/b/m, on the fine grid of mouth time."""
+    loud = timeline.loudness_profile(speech, fine_s, sigma_s=0.01)
+    protected = _protected(phones, frames)
+    closure = np.zeros(fine_s.size)
+    for phone in phones:
+        if phone.label not in BILABIALS or _evidence(phone, loud, fine_s) < BILABIAL_TRUST:
+            continue
+        before, after = _barriers(phone, protected)
+        start, end = _hold(phone, before, after, frames)
+        rise_from = max(start - CLOSURE_RAMP_S, before) if before <= start else start - 0.01
+        fall_to = min(end + RELEASE_S, after) if after >= end else end + 0.01
+        rise = timeline.ramp(fine_s, rise_from, start - rise_from)
+        fall = 1.0 - timeline.ramp(fine_s, end, fall_to - end)
+        closure = np.maximum(closure, np.minimum(rise, fall))
+    return closure
+
+
+def _protected(phones: list[Phone], frames: Frames) -> list[tuple[Phone, float]]:
+    """(open vowel, mouth time shown by the frame nearest its middle) pairs; that frame
+    shows the vowel's middle (see mouth._shown_times)."""
+    found = []
+    for phone in phones:
+        if phone.label in OPEN_VOWELS:
+            middle = 0.5 * (phone.start_s + phone.end_s)
+            k = timeline.nearest_frame(middle, 1.0 / frames.period_s, frames.times_s.size)
+            found.append((phone, float(frames.shown_s[k])))
+    return found
+
+
+def _barriers(phone: Phone, protected: list[tuple[Phone, float]]) -> tuple[float, float]:
+    """Mouth times the closure of `phone` must not reach: the middle frames of the open vowels
+    just before and just after it (-inf / inf when there are none within 300 ms)."""
+    before = [
+        shown for vowel, shown in protected if phone.start_s - 0.3 < vowel.end_s <= phone.start_s + 1e-6
+    ]
+    after = [shown for vowel, shown in protected if phone.end_s - 1e-6 <= vowel.start_s < phone.end_s + 0.3]
+    return (max(before) + MARGIN_S if before else -np.inf, min(after) - MARGIN_S if after else np.inf)
+
+
+def _hold(phone: Phone, before: float, after: float, frames: Frames) -> tuple[float, float]:
+    """(start, end) mouth times of full closure: ideally MIN_CLOSURE_S (or a frame) up to the
+    release, inside the barriers, and covering at least one frame that plays near the phone
+    (within one frame of it: what a viewer, and the lip-sync test, can tolerate)."""
+    longest = max(MIN_CLOSURE_S, min(frames.period_s + 0.005, MAX_CLOSURE_S))
+    start = max(min(phone.start_s, phone.end_s - longest), before)
+    end = min(phone.end_s, after)
+    near = (
+        np.abs(frames.times_s - np.clip(frames.times_s, phone.start_s, phone.end_s)) <= frames.period_s + 1e-6
+    )
+    if np.any(near & (frames.shown_s >= start) & (frames.shown_s <= end)):
+        return start, end
+    allowed = near & (frames.shown_s > before) & (frames.shown_s < after)
+    candidates = np.flatnonzero(allowed if allowed.any() else near)
+    if candidates.size == 0:  # the phone lies beyond the last frame
+        return start, max(end, start)
+    middle = 0.5 * (phone.start_s + phone.end_s)
+    shown = float(frames.shown_s[candidates[np.argmin(np.abs(frames.shown_s[candidates] - middle))]])
+    if start > end:
+        start = end = shown
+    return min(start, shown - 0.001), max(end, shown + 0.001)
+
+
+def _evidence(phone: Phone, loud: np.ndarray, times_s: np.ndarray) -> float:
+    """How sure we are that the lips really close: the recogniser's confidence, or an
+    acoustic dip (a closure is quieter than the sounds around it)."""
+    around = (times_s >= phone.start_s - 0.1) & (times_s <= phone.end_s + 0.1)
+    inside = (times_s >= phone.start_s) & (times_s <= phone.end_s)
+    if not inside.any() or loud[around].max() < 1e-6:
+        return phone.confidence
+    dip = 1.0 - loud[inside].min() / loud[around].max()
+    return max(phone.confidence, float(dip))

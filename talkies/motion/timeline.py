@@ -1,0 +1,128 @@
+"""Time-base helpers shared by the motion planners: sampling envelopes onto a time grid,
+smoothing, and finding pauses.
+
+Planners think in continuous time (seconds). The mouth is computed on a fine grid (`FINE_DT_S`)
+because phones are often shorter than a video frame; everything is point-sampled at frame
+times at the very end, so the curves never depend on the frame rate more than they must.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from talkies.tracks import Phone, SpeechTrack
+
+# Resolution of the mouth planner; 5 ms is well below the shortest phone (30 ms).
+FINE_DT_S = 0.005
+
+# Phones that mean "nobody speaks here" (the audio stage uses SIL; be lenient with others).
+SILENCE_LABELS = frozenset({"SIL", "SP", "SPN", "NSN", "<SIL>", "+NSN+", "+SPN+", ""})
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A stretch without speech, in seconds."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def grid(duration_s: float, dt_s: float = FINE_DT_S) -> np.ndarray:
+    """(n,) float64 times 0, dt, 2 dt ... covering [0, duration_s]."""
+    return np.arange(int(np.ceil(duration_s / dt_s)) + 1, dtype=np.float64) * dt_s
+
+
+def sample(envelope: np.ndarray, hop_s: float, times_s: np.ndarray) -> np.ndarray:
+    """Linear interpolation of an envelope sampled every `hop_s` (sample i at i * hop_s) at
+    `times_s`; held constant beyond its ends. Empty envelopes read as zeros."""
+    values = np.asarray(envelope, dtype=np.float64)
+    if values.size == 0:
+        return np.zeros(times_s.shape, np.float64)
+    return np.interp(times_s, np.arange(values.size) * hop_s, values)
+
+
+def smooth(values: np.ndarray, sigma_s: float, dt_s: float) -> np.ndarray:
+    """Gaussian low-pass with standard deviation `sigma_s`; edges reflect (no fade to zero)."""
+    if sigma_s <= 0 or values.size < 2:
+        return values.astype(np.float64)
+    return gaussian_filter1d(values.astype(np.float64), sigma_s / dt_s, mode="nearest")
+
+
+def ramp(times_s: np.ndarray, start_s: float, length_s: float) -> np.ndarray:
+    """Raised-cosine step from 0 (before start_s) to 1 (after start_s + length_s)."""
+    x = np.clip((times_s - start_s) / max(length_s, 1e-6), 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+def nearest_frame(time_s: float, fps: float, n_frames: int) -> int:
+    """Index of the frame (frame i at i / fps) nearest to `time_s`; the earlier one on a tie."""
+    return int(np.clip(np.ceil(time_s * fps - 0.5), 0, max(n_frames - 1, 0)))
+
+
+def is_silence(label: str) -> bool:
+    return label.upper() in SILENCE_LABELS
+
+
+def normalise_label(label: str) -> str:
+    """ARPAbet without stress digits, upper case ("aa1" -> "AA")."""
+    return label.strip().upper().rstrip("012")
+
+
+def pauses(speech: SpeechTrack) -> list[Pause]:
+    """Pauses in time order: from the phones where there are any (silence labels and gaps
+    between phones merged), else from the voice-activity mask. The ends of the clip count."""
+    if speech.phones:
+        return _pauses_from_phones(speech.phones, speech.duration_s)
+    segments = speech.segments()
+    if not segments:
+        return [Pause(0.0, speech.duration_s)]
+    edges = [0.0, *[t for seg in segments for t in seg], speech.duration_s]
+    found = [Pause(a, b) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+    return [p for p in found if p.duration_s > 0]
+
+
+def _pauses_from_phones(phones: tuple[Phone, ...], duration_s: float) -> list[Pause]:
+    spoken = sorted((p.start_s, p.end_s) for p in phones if not is_silence(normalise_label(p.label)))
+    found: list[Pause] = []
+    cursor = 0.0
+    for start, end in spoken:
+        if start > cursor + 1e-6:
+            found.append(Pause(cursor, start))
+        cursor = max(cursor, end)
+    if duration_s > cursor + 1e-6:
+        found.append(Pause(cursor, duration_s))
+    return found
+
+
+def speaking(speech: SpeechTrack, times_s: np.ndarray) -> np.ndarray:
+    """(n,) bool, True where someone speaks at `times_s` (outside every pause)."""
+    talking = np.ones(times_s.shape, bool)
+    for pause in pauses(speech):
+        talking &= ~((times_s >= pause.start_s) & (times_s < pause.end_s))
+    return talking
+
+
+def rng(seed: int, stream: int) -> np.random.Generator:
+    """Independent generator per planner (`stream`), so adding a planner never changes
+    what the others draw for the same seed."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(stream)]))
+
+
+def loudness_profile(speech: SpeechTrack, times_s: np.ndarray, sigma_s: float = 0.06) -> np.ndarray:
+    """(n,) 0..1 loudness at `times_s`, smoothed and rescaled so that the clip's loud speech
+    (95th percentile of speaking samples) reads 1."""
+    loud = smooth(sample(speech.loudness, speech.hop_s, times_s), sigma_s, _step(times_s))
+    talking = speaking(speech, times_s)
+    reference = np.percentile(loud[talking], 95) if talking.any() else loud.max(initial=0.0)
+    return np.clip(loud / reference, 0.0, 1.0) if reference > 1e-6 else np.zeros_like(loud)
+
+
+def _step(times_s: np.ndarray) -> float:
+    return float(times_s[1] - times_s[0]) if times_s.size > 1 else FINE_DT_S
