@@ -1,0 +1,191 @@
+"""One frame: curve values -> vertex positions -> backward warp map -> remap -> mouth painting.
+
+Every frame is computed from the source photo and its own curve values only, so frames can be
+rendered in any order (or alone) and nothing drifts over a long video.
+
+The backward map (for each output pixel, where to read the photo) is built on a lattice grid
+over the region that moves this frame - the head region, or the whole person when the torso
+moves, or the whole frame for a zoom: first the torso and zoom field everywhere, then the moved
+mesh's exact piecewise-affine map wherever its triangles lie. It is upsampled linearly and
+applied with one cv2.remap; pixels outside the region are copied untouched. Lips and lids are
+then re-rendered supersampled from the exact map, and the mouth's inside is painted.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from talkies.render import body
+from talkies.render.expressions import BASES
+from talkies.render.mouth import paint_mouth
+from talkies.render.puppet import Field, Puppet, field_over
+from talkies.render.warp import (
+    Grid,
+    clip_box,
+    points_box,
+    rasterize,
+    sample_affines,
+    triangle_affines,
+    warp_grid,
+)
+
+# Limits of what the warp renders well; curve values beyond them are held at the limit.
+_LIMITS = {
+    "head_yaw_deg": 12.0, "head_pitch_deg": 10.0, "head_roll_deg": 12.0,
+    "gaze_x_deg": 25.0, "gaze_y_deg": 20.0, "torso_sway_px": 40.0,
+}  # fmt: skip
+_ZOOM_RANGE = (-0.2, 0.5)
+# Samples per pixel and axis where lips and lids are re-rendered exactly.
+_SUPERSAMPLE = 3
+
+
+def basis_weights(values: dict[str, float]) -> np.ndarray:
+    """(len(BASES),) float32 weight of each expression basis for one frame's curve values."""
+
+    def unit(name: str, top: float = 1.0) -> float:
+        return float(np.clip(values.get(name, 0.0), 0.0, top))
+
+    press, tuck = unit("lip_press"), unit("lip_tuck")
+    blink = {"right": unit("blink_right"), "left": unit("blink_left")}
+    gaze_x, gaze_y = _limited(values, "gaze_x_deg"), _limited(values, "gaze_y_deg")
+    weights = {
+        "close": 1.0,
+        "jaw": unit("jaw_open", 1.2) * (1 - press) * (1 - 0.7 * tuck),
+        "press": press,
+        "round": unit("lip_round"),
+        "wide": unit("lip_wide"),
+        "tuck": tuck * (1 - press),
+        "smile": unit("smile"),
+        "frown": unit("frown"),
+        "brow_raise": unit("brow_raise"),
+        "brow_furrow": unit("brow_furrow"),
+        **{f"blink_{s}": b for s, b in blink.items()},
+        # A closing lid takes the iris with it; gaze only moves what is open.
+        **{f"gaze_x_{s}": gaze_x * (1 - b) for s, b in blink.items()},
+        **{f"gaze_y_{s}": gaze_y * (1 - b) for s, b in blink.items()},
+    }
+    return np.array([weights[name] for name in BASES], np.float32)
+
+
+def _limited(values: dict[str, float], name: str) -> float:
+    limit = _LIMITS[name]
+    return float(np.clip(values.get(name, 0.0), -limit, limit))
+
+
+def _torso(values: dict[str, float]) -> tuple[float, float, float]:
+    """(sway px at 1080p, breath, zoom) of one frame, within what the renderer takes."""
+    breath = float(np.clip(values.get("breath", 0.0), -1.0, 1.0))
+    zoom = float(np.clip(values.get("zoom", 0.0), *_ZOOM_RANGE))
+    return _limited(values, "torso_sway_px"), breath, zoom
+
+
+def target_positions(p: Puppet, values: dict[str, float], height: int) -> np.ndarray:
+    """(n, 2) float32 pixel positions of all mesh vertices in this frame."""
+    shape = p.rest[:, :2] + np.tensordot(basis_weights(values), p.bases, axes=1)
+    _keep_apart(shape, p.groups["lip_upper"][3], p.groups["lip_lower"][3])
+    for side in ("right", "left"):
+        _keep_apart(shape, p.groups[f"{side}_eye_upper"], p.groups[f"{side}_eye_lower"])
+    angles = tuple(_limited(values, f"head_{a}_deg") for a in ("yaw", "pitch", "roll"))
+    points = np.column_stack([shape, p.rest[:, 2]]).astype(np.float64)
+    target = shape + body.head_displacement(points, p.head_weight, p.pivot, p.neck, angles)
+    sway, breath, zoom = _torso(values)
+    if sway or breath:
+        target = target + body.body_displacement(
+            sway, breath, height, p.vertex_body[:, 0], p.vertex_body[:, 1]
+        )
+    if zoom:
+        target = p.face_centre + (1 + zoom) * (target - p.face_centre)
+    return target.astype(np.float32)
+
+
+def _keep_apart(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> None:
+    """Where a lower contour point has crossed above its upper partner, meet in the middle (in
+    place), so that the opening's triangles never fold over."""
+    up, lo = np.array(upper[1:-1]), np.array(lower[1:-1])
+    axis = points[upper[-1]] - points[upper[0]]
+    normal = np.array([-axis[1], axis[0]]) / max(float(np.linalg.norm(axis)), 1e-6)
+    normal = normal if normal[1] >= 0 else -normal
+    crossed = (points[lo] - points[up]) @ normal < 0
+    if crossed.any():
+        middle = (points[up[crossed]] + points[lo[crossed]]) / 2
+        points[up[crossed]] = middle
+        points[lo[crossed]] = middle
+
+
+def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
+    """(H, W, 3) uint8 RGB frame for one frame's curve values (missing names = 0)."""
+    height, width = p.image.shape[:2]
+    target = target_positions(p, values, height)
+    affines, drawable = triangle_affines(target, p.rest[:, :2], p.triangles)
+    opening = p.opening_tris
+    affines[opening], drawable[opening] = triangle_affines(target, p.opening_source, p.triangles[opening])
+    field = _moving_field(p, values, width, height)
+    source = _outside_source(p, field, values)
+    rows, cols = field.grid.window(p.head.grid)
+    ids = rasterize(p.head.grid, target, p.triangles, np.flatnonzero(drawable))
+    sample_affines(p.head.grid, ids, affines, source[rows, cols])
+    frame = p.image.copy()
+    _paste(frame, field.box, field.grid.box, warp_grid(p.image, field.grid, source))
+    for tris in (p.mouth_tris, *p.eye_tris):
+        _refine(frame, p.image, field.grid, source, target, p.triangles, tris[drawable[tris]], affines)
+    paint_mouth(frame, p.mouth, target, float(np.clip(values.get("jaw_open", 0.0), 0, 1)))
+    return frame
+
+
+def _moving_field(p: Puppet, values: dict[str, float], width: int, height: int) -> Field:
+    """The field over the region that moves in this frame."""
+    sway, breath, zoom = _torso(values)
+    if zoom:
+        if "frame" not in p.cache:
+            p.cache["frame"] = field_over((0, 0, width, height), p.step, p.body_maps)
+        return p.cache["frame"]
+    if (sway or breath) and p.torso is not None:
+        return p.torso
+    return p.head
+
+
+def _outside_source(p: Puppet, field: Field, values: dict[str, float]) -> np.ndarray:
+    """(h, w, 2) float32 source coordinates on the field's grid from torso motion and zoom."""
+    sway, breath, zoom = _torso(values)
+    source = field.points.copy()
+    height = p.image.shape[0]
+    if sway or breath:
+        source -= body.body_displacement(sway, breath, height, field.body[..., 0], field.body[..., 1])
+    if zoom:
+        source += (p.face_centre - field.points) * (zoom / (1 + zoom))
+    return source
+
+
+def _paste(frame: np.ndarray, region, box, patch: np.ndarray) -> None:
+    """Copy pixel box `region` of `patch` (which covers pixel box `box`) into the frame."""
+    x0, y0, x1, y1 = clip_box(region, frame.shape[1], frame.shape[0])
+    frame[y0:y1, x0:x1] = patch[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
+
+
+def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines) -> None:
+    """Re-render where `tris` lie (lips, lids) from the exact map, supersampled `_SUPERSAMPLE`
+    times per axis: there the map jumps (lips and lids meet) and must be antialiased. Blended in
+    by triangle coverage, so the patch has no visible border."""
+    if tris.size == 0:
+        return
+    box = clip_box(points_box(target[np.unique(triangles[tris])], 1.0), frame.shape[1], frame.shape[0])
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return
+    grid = Grid.covering(box, 1.0 / _SUPERSAMPLE)
+    ids = rasterize(grid, target, triangles, tris)
+    # Where the patch's triangles do not reach, read where the coarse map says.
+    gx, gy = grid.points()
+    at = coarse.to_grid(np.dstack([gx, gy]))
+    fine = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    covered = sample_affines(grid, ids, affines, fine)
+    if not covered.any():
+        return
+    pixels = cv2.remap(image, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
+        np.float32
+    )
+    size = (box[2] - box[0], box[3] - box[1])
+    pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    weight = cv2.resize(covered.astype(np.float32), size, interpolation=cv2.INTER_AREA)[..., None]
+    dst = frame[box[1] : box[3], box[0] : box[2]]
+    dst[...] = np.clip(dst * (1 - weight) + pixels * weight + 0.5, 0, 255).astype(np.uint8)

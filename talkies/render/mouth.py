@@ -1,0 +1,245 @@
+"""The inside of the mouth, drawn wherever the warped lips part.
+
+Why: the photo has nothing to show between lips that open wider than they were (and a smile
+showing teeth has the wrong thing: stretched teeth). So the opening between the warped inner
+lip contours is repainted every frame from a small model in mouth coordinates: s (0..1 from one
+inner lip corner to the other), t_up (pixels below the upper lip) and t_lo (pixels above the
+lower lip). In it: a dark oral cavity, darker at the back and in the corners; a tongue hint
+rising from the lower lip; the lower teeth when the jaw is well open; and the upper teeth
+hanging from the upper lip - the photo's own teeth, rectified once along the upper lip, when it
+shows them, otherwise drawn teeth lit like the face. Upper teeth hang from the upper lip (the
+skull), lower teeth and tongue ride on the lower lip (the jaw). Pixels inside the opening are
+replaced outright (whatever the warp put there, e.g. stretched teeth, never shows); its rim is
+antialiased and a soft shadow falls a pixel onto the lips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Columns of the rectified teeth textures (along the mouth) and their row step in pixels.
+_TEXTURE_COLUMNS = 96
+_ROW_PX = 0.5
+# Visible length of upper / lower front teeth, as a fraction of the mouth's width.
+_UPPER_TEETH = 0.11
+_LOWER_TEETH = 0.05
+# Relative widths of the teeth from the middle out (incisors, laterals, canines, premolars).
+_TOOTH_WIDTHS = (1.0, 0.78, 0.74, 0.66, 0.62)
+# Gap (px) over which parted lips go from a shadowed seam to a dark cavity, and the gap (as a
+# fraction of the mouth's width) over which the teeth between them come into view.
+_PARTED_PX = (0.5, 3.0)
+_TEETH_EMERGE = (0.02, 0.09)
+# The mouth's inside is the lips' colour, darker and redder.
+_CAVITY_TINT = np.float32([1.0, 0.75, 0.75])
+_TONGUE_TINT = np.float32([1.0, 0.7, 0.7])
+
+
+@dataclass(frozen=True)
+class MouthKit:
+    """What the mouth painter needs, prepared once per portrait.
+
+    upper, lower: (11,) landmark indices of the inner lip contours (corner to corner); lip_rgb:
+    (3,) float32 typical lip colour; upper_teeth / lower_teeth: (rows, 96, 4) float32 RGBA in
+    rectified mouth coordinates (row k at t = k * 0.5 px from the lip); width_px: mouth width.
+    """
+
+    upper: np.ndarray
+    lower: np.ndarray
+    lip_rgb: np.ndarray
+    upper_teeth: np.ndarray
+    lower_teeth: np.ndarray
+    width_px: float
+    down: np.ndarray
+
+
+def prepare_mouth(
+    image: np.ndarray, landmarks: np.ndarray, groups: dict, masks: dict, facts: dict, down: np.ndarray
+) -> MouthKit:
+    """Measure the lips' colour and build the teeth textures (the photo's own when it shows them)."""
+    upper = np.array(groups["lip_upper"][3])
+    lower = np.array(groups["lip_lower"][3])
+    lips = masks["lips"] > 127
+    lip_rgb = np.median(image[lips], axis=0).astype(np.float32) if lips.any() else np.float32([170, 90, 90])
+    face = masks["face"] > 127
+    skin = float(np.median(image[face].max(axis=1))) if face.any() else 200.0
+    width = max(float(facts["width_px"]), 8.0)
+    drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0)
+    if facts["teeth_visible"]:
+        upper_teeth = _photo_teeth(image, landmarks, upper, lower, masks["teeth"], down, drawn.shape[0])
+    else:
+        upper_teeth = drawn
+    return MouthKit(
+        upper=upper,
+        lower=lower,
+        lip_rgb=lip_rgb,
+        upper_teeth=upper_teeth,
+        lower_teeth=_drawn_teeth(width * _LOWER_TEETH, skin * 0.85, -1.0),
+        width_px=width,
+        down=down.astype(np.float32),
+    )
+
+
+def _frame(a: np.ndarray, b: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    normal = np.array([-axis[1], axis[0]], np.float32)
+    return (a + b) / 2, axis, normal if normal @ down >= 0 else -normal
+
+
+def _contour_profile(points: np.ndarray, origin, axis, normal) -> tuple[np.ndarray, np.ndarray]:
+    d = points - origin
+    u, v = d @ axis, d @ normal
+    order = np.argsort(u)
+    return u[order], v[order]
+
+
+def _photo_teeth(image, landmarks, upper, lower, teeth_mask, down, rows_min: int) -> np.ndarray:
+    """The photo's upper teeth rectified along the upper inner lip: (rows, 96, 4) RGBA."""
+    pts_u, pts_l = landmarks[upper, :2], landmarks[lower, :2]
+    origin, axis, normal = _frame(pts_u[0], pts_u[-1], down)
+    uu, vu = _contour_profile(pts_u, origin, axis, normal)
+    ul, vl = _contour_profile(pts_l, origin, axis, normal)
+    gap = np.interp(uu, ul, vl) - vu
+    rows = max(rows_min, int(np.ceil(max(float(gap.max()), 1.0) / _ROW_PX)) + 2)
+    s = (np.arange(_TEXTURE_COLUMNS) + 0.5) / _TEXTURE_COLUMNS
+    u = uu[0] + s * (uu[-1] - uu[0])
+    top = np.interp(u, uu, vu)
+    depth = np.interp(u, ul, vl) - top
+    t = np.arange(rows)[:, None] * _ROW_PX
+    where = origin + (u[None, :, None] * axis) + ((top[None, :] + t)[..., None] * normal)
+    map_x, map_y = where[..., 0].astype(np.float32), where[..., 1].astype(np.float32)
+    rgb = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    alpha = cv2.remap(teeth_mask, map_x, map_y, cv2.INTER_LINEAR).astype(np.float32) / 255.0
+    alpha = np.clip(alpha * 1.6, 0, 1)
+    # The dark slits between teeth belong to the teeth (show the photo's pixels there, not the
+    # painted cavity); lone bright specks in the corners are not teeth.
+    alpha = cv2.morphologyEx(alpha, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    alpha = cv2.morphologyEx(alpha, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    alpha = alpha * np.clip(depth[None, :] - t + 0.5, 0, 1)
+    _hang_from_lip(rgb, alpha)
+    return np.dstack([rgb, alpha]).astype(np.float32)
+
+
+def _hang_from_lip(rgb: np.ndarray, alpha: np.ndarray, reach_px: float = 3.0) -> None:
+    """Teeth start right under the lip: the photo's soft lip edge makes their first rows look
+    like lip, so copy each column's first clearly-teeth row upwards (in place)."""
+    reach = int(reach_px / _ROW_PX)
+    for col in range(alpha.shape[1]):
+        solid = np.flatnonzero(alpha[:reach, col] > 0.5)
+        if solid.size:
+            first = solid[0]
+            rgb[:first, col] = rgb[first, col]
+            alpha[:first, col] = alpha[first, col]
+
+
+def _drawn_teeth(length_px: float, brightness: float, direction: float) -> np.ndarray:
+    """Teeth drawn in rectified mouth coordinates: (rows, 96, 4) RGBA. direction 1 = hanging from
+    the upper lip, -1 = standing on the lower lip (only the shading differs)."""
+    rows = max(2, int(np.ceil(length_px / _ROW_PX)) + 2)
+    s = (np.arange(_TEXTURE_COLUMNS) + 0.5) / _TEXTURE_COLUMNS
+    t = np.arange(rows)[:, None] * _ROW_PX
+    # Tooth edges, symmetric about the middle; each tooth is a little shorter than the previous.
+    edges = np.cumsum((0.0, *_TOOTH_WIDTHS)) / (2 * sum(_TOOTH_WIDTHS) * 0.92)
+    side = np.abs(s - 0.5)
+    tooth = np.clip(np.searchsorted(edges, side) - 1, 0, len(_TOOTH_WIDTHS) - 1)
+    frac = (side - edges[tooth]) / np.diff(edges)[tooth]
+    tip = length_px * (1.0 - 0.12 * tooth) * (1.0 - 0.25 * (2 * frac - 1) ** 4)
+    alpha = np.clip(tip[None, :] - t + 0.5, 0, 1)
+    if direction < 0:  # only the front lower teeth show over the lower lip
+        alpha = alpha * np.clip(1 - ((2 * s - 1) / 0.5) ** 2, 0, 1) * 0.85
+    gaps = 1.0 - 0.25 * np.exp(-((frac * 7) ** 2)) - 0.25 * np.exp(-(((frac - 1.0) * 7) ** 2))
+    shade = gaps * (1.0 - 0.55 * (2 * side) ** 2) * (0.82 + 0.18 * np.clip(t / max(length_px * 0.4, 1), 0, 1))
+    ivory = np.float32([238, 230, 214]) * min(1.0, brightness / 215.0)
+    rgb = ivory * shade[..., None] * (1.0 if direction > 0 else 0.85)
+    return np.dstack([np.broadcast_to(rgb, (rows, _TEXTURE_COLUMNS, 3)), alpha]).astype(np.float32)
+
+
+def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float) -> None:
+    """Paint the mouth's inside into `frame` ((H, W, 3) uint8, in place) between the target inner
+    lip contours (target: (n, 2) positions of all mesh vertices). jaw: 0..1 opening."""
+    upper, lower = target[kit.upper], target[kit.lower]
+    widest = float(np.max(np.linalg.norm(lower - upper, axis=1)))
+    if widest < 0.05:
+        return
+    corners = np.vstack([upper, lower])
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 3
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    mouth = _MouthCoords(kit, upper, lower, xs, ys)
+    # Share of each pixel (a unit step across the lips) that lies between the two lips.
+    alpha = np.clip(np.minimum(mouth.v + 0.5, mouth.bottom) - np.maximum(mouth.v - 0.5, mouth.top), 0, 1)
+    if alpha.max() <= 0:
+        return
+    layer = _inside_colours(kit, mouth, jaw)
+    shadow = np.clip(cv2.GaussianBlur(alpha, (0, 0), 0.9) - alpha, 0, 1) * 0.5 * _smooth(*_PARTED_PX, widest)
+    box = frame[y0:y1, x0:x1].astype(np.float32)
+    box = _over(box, kit.lip_rgb * 0.35, shadow)
+    frame[y0:y1, x0:x1] = np.clip(_over(box, layer, alpha) + 0.5, 0, 255).astype(np.uint8)
+
+
+class _MouthCoords:
+    """Per pixel of a box: v (across the mouth, px, down), top / bottom (v of the upper / lower
+    inner lip there), s (0..1 corner to corner), t_up / t_lo (px below the upper lip / above the
+    lower lip, >= 0), gap (px between the lips there) and the gap at the mouth's centre."""
+
+    def __init__(self, kit: MouthKit, upper: np.ndarray, lower: np.ndarray, xs: np.ndarray, ys: np.ndarray):
+        origin, axis, normal = _frame(upper[0], upper[-1], kit.down)
+        uu, vu = _contour_profile(upper, origin, axis, normal)
+        ul, vl = _contour_profile(lower, origin, axis, normal)
+        u = (xs - origin[0]) * axis[0] + (ys - origin[1]) * axis[1]
+        self.v = (xs - origin[0]) * normal[0] + (ys - origin[1]) * normal[1]
+        self.top, self.bottom = np.interp(u, uu, vu), np.interp(u, ul, vl)
+        self.s = np.clip((u - uu[0]) / max(uu[-1] - uu[0], 1e-3), 0, 1)
+        self.t_up, self.t_lo = np.maximum(self.v - self.top, 0), np.maximum(self.bottom - self.v, 0)
+        self.gap = np.maximum(self.bottom - self.top, 1e-3)
+        self.centre_gap = float(np.interp(0.5 * (uu[0] + uu[-1]), uu, np.interp(uu, ul, vl) - vu))
+
+
+def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
+    """(h, w, 3) float32 colour of the mouth's inside at every pixel of the box."""
+    s, t_up, t_lo, gap = m.s, m.t_up, m.t_lo, m.gap
+    # Cavity: lit near the lips, dark deep inside and towards the corners.
+    depth = np.clip(np.minimum(t_up, t_lo) / np.maximum(gap / 2, 1.0), 0, 1)
+    lit = (1 - 0.75 * depth) * (1 - 0.6 * (2 * s - 1) ** 2)
+    colour = kit.lip_rgb * _CAVITY_TINT * (0.1 + 0.32 * lit[..., None])
+    # Barely parted lips show a shadowed seam, not a black slit: the cavity's darkness (and the
+    # teeth, below) come in as the gap grows, so a small jaw_open looks (and measures) small.
+    colour = _over(kit.lip_rgb * 0.55, colour, _ramp(gap, *_PARTED_PX))
+    # Tongue: a low mound on the lower lip, visible once the mouth is a few pixels open.
+    mound = 0.4 * m.centre_gap * np.sqrt(np.clip(1 - ((s - 0.5) / 0.3) ** 2, 0, 1))
+    tongue = np.clip((mound - t_lo) / 1.5, 0, 1) * _smooth(2.0, 7.0, m.centre_gap)
+    # Lit at its front (near the lower lip), in shadow at its top / back.
+    shade = 0.72 - 0.35 * np.clip(t_lo / np.maximum(mound, 1), 0, 1)
+    colour = _over(colour, kit.lip_rgb * _TONGUE_TINT * shade[..., None], tongue)
+    # Lower teeth stand on the lower lip when the jaw is well open.
+    lower_rgba = _sample(kit.lower_teeth, s, t_lo)
+    colour = _over(colour, lower_rgba[..., :3], lower_rgba[..., 3] * _smooth(0.45, 0.95, jaw))
+    upper_rgba = _sample(kit.upper_teeth, s, t_up)
+    teeth_show = _ramp(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
+    return _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
+
+
+def _ramp(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _sample(texture: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of a rectified texture at (s 0..1, t px); transparent beyond its rows."""
+    map_x = (s * _TEXTURE_COLUMNS - 0.5).astype(np.float32)
+    map_y = (t / _ROW_PX).astype(np.float32)
+    return cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _over(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return base + (top - base) * alpha[..., None]
+
+
+def _smooth(edge0: float, edge1: float, x: float) -> float:
+    t = min(max((x - edge0) / (edge1 - edge0), 0.0), 1.0)
+    return t * t * (3 - 2 * t)

@@ -1,0 +1,193 @@
+"""Everything the renderer precomputes once per portrait (and per turbo setting).
+
+The `Puppet` is built lazily on the first `frames()` call and cached in `rig.extras`, so the
+per-frame work is only: weights -> vertex positions -> warp map -> remap -> mouth painting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from talkies.render import body
+from talkies.render.expressions import BASES, expression_bases
+from talkies.render.mouth import MouthKit, prepare_mouth
+from talkies.render.warp import Grid
+from talkies.tracks import PortraitRig
+
+# Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
+_STEP = (2, 4)
+_CACHE_KEY = "render.puppet"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A lattice grid over pixel box `box` (plus a margin, for upsampling) with its points'
+    pixel coordinates (h, w, 2) and the torso sway and breath weights there (h, w, 2), ready for
+    a frame's backward map."""
+
+    box: tuple[int, int, int, int]
+    grid: Grid
+    points: np.ndarray
+    body: np.ndarray
+
+
+@dataclass(frozen=True)
+class Puppet:
+    """image: (H, W, 3) uint8 source; rest: (n, 3) float32 mesh; triangles: (m, 3) int32 in draw
+    order (openings first, so lips and lids win on shared edges);
+    bases: (len(BASES), n, 2) float32; head_weight: (n,); pivot / neck: (3,) rotation centres;
+    head: Field over the region head and face motion reach; torso: Field over the person and
+    the head (None if no person); vertex_body: (n, 2) sway and breath weights at the vertices;
+    body_maps: full-size (H, W) sway and breath weights (for the zoom's whole-frame field);
+    mouth_tris / eye_tris: triangles re-rendered supersampled; opening_tris: the triangles
+    of the mouth opening, which read the photo at `opening_source` (n, 2) instead of the rest
+    positions: just inside the lips, never the photo's teeth; groups: landmark index sets;
+    mouth: MouthKit; cache: fields built on demand (the whole-frame field for zoom)."""
+
+    image: np.ndarray
+    rest: np.ndarray
+    triangles: np.ndarray
+    bases: np.ndarray
+    head_weight: np.ndarray
+    pivot: np.ndarray
+    neck: np.ndarray
+    face_centre: np.ndarray
+    head: Field
+    torso: Field | None
+    vertex_body: np.ndarray
+    body_maps: tuple[np.ndarray, np.ndarray]
+    step: int
+    mouth_tris: np.ndarray
+    opening_tris: np.ndarray
+    opening_source: np.ndarray
+    eye_tris: tuple[np.ndarray, np.ndarray]
+    groups: dict
+    mouth: MouthKit
+    iod: float
+    cache: dict = field(default_factory=dict, compare=False)
+
+
+def puppet_for(rig: PortraitRig, turbo: bool) -> Puppet:
+    """The rig's puppet, built on first use and kept in rig.extras."""
+    cache = rig.extras.setdefault(_CACHE_KEY, {})
+    if turbo not in cache:
+        cache[turbo] = build_puppet(rig, turbo)
+    return cache[turbo]
+
+
+def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
+    mesh, groups = rig.extras["mesh"], rig.extras["topology"]
+    iod = float(rig.extras["iod_px"])
+    holes = list(mesh.holes.values())
+    bases = expression_bases(
+        mesh.points, mesh.triangles, holes, mesh.ring, groups, iod, mesh.down, mesh.copies, mesh.copies_of
+    )
+    chin = rig.landmarks[groups["chin"][0]].astype(np.float64)
+    face_h = float(np.linalg.norm(chin[:2] - rig.landmarks[groups["forehead_top"][0], :2]))
+    neck = chin + np.r_[0.25 * face_h * mesh.down, 0.0]
+    neck[2] = mesh.pivot[2]
+    sway_w, breath_w = body.body_weights(rig.person_mask, float(chin[1]), face_h)
+    step = _STEP[turbo]
+    roi = rig.extras["roi"]
+    return Puppet(
+        image=np.ascontiguousarray(rig.image),
+        rest=_paired_lip_depth(mesh.points, groups),
+        triangles=mesh.triangles,
+        bases=bases,
+        head_weight=mesh.head_weight,
+        pivot=mesh.pivot.astype(np.float64),
+        neck=neck,
+        face_centre=mesh.face_centre,
+        head=field_over(roi, step, (sway_w, breath_w)),
+        torso=_torso_field(roi, step, (sway_w, breath_w)),
+        vertex_body=_weights_at(sway_w, breath_w, mesh.points[:, 0], mesh.points[:, 1]),
+        body_maps=(sway_w, breath_w),
+        step=step,
+        mouth_tris=_triangles_touching(mesh.triangles, _mouth_vertices(groups)),
+        opening_tris=np.arange(len(mesh.holes["mouth"])),  # the mesh lists the mouth opening first
+        opening_source=_opening_source(mesh.points, groups),
+        eye_tris=tuple(
+            _triangles_touching(mesh.triangles, _eye_vertices(groups, side)) for side in ("right", "left")
+        ),
+        groups=groups,
+        mouth=prepare_mouth(
+            rig.image, rig.landmarks, groups, rig.extras["masks"], rig.extras["mouth"], mesh.down
+        ),
+        iod=iod,
+    )
+
+
+def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
+    """(n, 2) source positions for the mouth opening's triangles: the inner lip points moved a
+    third of the way into their lips. Whatever shows between lips that have barely parted is
+    then lip (the painted inside covers the rest), never a squeezed copy of the photo's teeth."""
+    source = points[:, :2].astype(np.float64).copy()
+    for inner, outer in (
+        (groups["lip_upper"][3], groups["lip_upper"][0]),
+        (groups["lip_lower"][3], groups["lip_lower"][0]),
+    ):
+        inner, outer = np.array(inner[1:-1]), np.array(outer[1:-1])
+        source[inner] += (source[outer] - source[inner]) / 3
+    return source.astype(np.float32)
+
+
+def _paired_lip_depth(points: np.ndarray, groups: dict) -> np.ndarray:
+    """The mesh with each inner-lip column's two points at their mean depth: closed lips meet at
+    one point, and a head turn (which moves points by their depth) must not pull them apart."""
+    points = points.copy()
+    upper, lower = np.array(groups["lip_upper"][3]), np.array(groups["lip_lower"][3])
+    depth = (points[upper, 2] + points[lower, 2]) / 2
+    points[upper, 2] = depth
+    points[lower, 2] = depth
+    return points
+
+
+def _weights_at(sway_w: np.ndarray, breath_w: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(..., 2) sway and breath weights sampled (bilinear) at pixel coordinates."""
+    xs, ys = np.asarray(xs, np.float32), np.asarray(ys, np.float32)
+    shape = xs.shape
+    # remap wants 2-D maps (each side below 32767): keep grids as they are, lay vertex lists flat.
+    mx, my = (xs, ys) if xs.ndim == 2 else (xs.reshape(1, -1), ys.reshape(1, -1))
+    both = np.dstack([sway_w, breath_w])
+    out = cv2.remap(both, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(*shape, 2).astype(np.float32)
+
+
+def field_over(box: tuple[int, int, int, int], step: int, body_maps: tuple[np.ndarray, np.ndarray]) -> Field:
+    """A Field on the lattice grid over pixel box `box`."""
+    grid = Grid.lattice(box, step)
+    xs, ys = grid.points()
+    return Field(box, grid, np.dstack([xs, ys]).astype(np.float32), _weights_at(*body_maps, xs, ys))
+
+
+def _torso_field(roi, step: int, body_maps: tuple[np.ndarray, np.ndarray]) -> Field | None:
+    """Field over the part of the frame where torso motion is not zero, and the head region."""
+    sway_w, breath_w = body_maps
+    moving = (sway_w > 0) | (breath_w > 0)
+    if not moving.any():
+        return None
+    rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
+    box = (min(roi[0], cols[0]), min(roi[1], rows[0]), max(roi[2], cols[-1] + 1), max(roi[3], rows[-1] + 1))
+    return field_over(box, step, body_maps)
+
+
+def _mouth_vertices(groups: dict) -> np.ndarray:
+    return np.unique(np.concatenate([np.array(r) for r in (*groups["lip_upper"], *groups["lip_lower"])]))
+
+
+def _eye_vertices(groups: dict, side: str) -> np.ndarray:
+    names = (f"{side}_eye_upper", f"{side}_eye_lower", f"{side}_iris")
+    return np.unique(
+        np.concatenate([np.array(groups[n]) for n in names] + [np.array(groups[f"{side}_eye_above"][0])])
+    )
+
+
+def _triangles_touching(triangles: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Ids of the triangles with at least one vertex in `vertices`."""
+    return np.flatnonzero(np.isin(triangles, vertices).any(axis=1))
+
+
+__all__ = ["BASES", "Puppet", "puppet_for"]

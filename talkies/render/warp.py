@@ -1,0 +1,154 @@
+"""Backward warp maps from a moved triangle mesh: for every output pixel, where to sample the photo.
+
+Why this way: the face moves by moving mesh vertices; the photo must then be resampled with a
+map from each output pixel back to the photo. A piecewise-affine inverse is exact and cheap to
+get: rasterise the moved (target) triangles into an id image with OpenCV's polygon filler, then
+apply each pixel's triangle affine (target -> source). Collapsing triangles (lips closing, lids
+shutting) are simply not drawn, so what was inside them disappears instead of being smeared.
+
+The map is built on a coarse grid (every `scale` pixels) over the moving region, upsampled as a
+displacement (zero at the region's border, so no seam), and rebuilt at full resolution only in
+small boxes around the mouth and eyes, where closing lids and lips make the map jump.
+Grid point (i, j) of a box (x0, y0) at `scale` s sits at pixel (x0 + j*s + (s-1)/2, y0 + i*s + ...),
+which is exactly where cv2.resize's linear upsampling expects it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_SUBPIXEL_BITS = 4
+# Triangles whose target area is below this (px^2) have collapsed and are not drawn.
+_MIN_AREA_PX2 = 1e-3
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A sampling grid over the pixel box [x0, x0 + w*scale) x [y0, y0 + h*scale). A scale of
+    1/k samples every pixel k x k times (supersampling)."""
+
+    x0: int
+    y0: int
+    width: int
+    height: int
+    scale: float
+
+    @classmethod
+    def covering(cls, box: tuple[int, int, int, int], scale: float) -> Grid:
+        x0, y0, x1, y1 = box
+        w, h = int(np.ceil((x1 - x0) / scale - 1e-6)), int(np.ceil((y1 - y0) / scale - 1e-6))
+        return cls(x0, y0, max(1, w), max(1, h), scale)
+
+    @classmethod
+    def lattice(cls, box: tuple[int, int, int, int], step: int) -> Grid:
+        """Grid of step `step` over `box` plus one point of margin all round, with its origin on
+        multiples of `step`, so that all lattice grids of one step share their points (one can be
+        a window of another) and linear upsampling is exact up to the box's edges."""
+        x0 = (box[0] // step - 1) * step
+        y0 = (box[1] // step - 1) * step
+        x1 = (-(-box[2] // step) + 1) * step
+        y1 = (-(-box[3] // step) + 1) * step
+        return cls(x0, y0, (x1 - x0) // step, (y1 - y0) // step, step)
+
+    def window(self, inner: Grid) -> tuple[slice, slice]:
+        """Rows and columns of this grid that hold lattice grid `inner` (same step, inside)."""
+        step = int(self.scale)
+        r0, c0 = (inner.y0 - self.y0) // step, (inner.x0 - self.x0) // step
+        return slice(r0, r0 + inner.height), slice(c0, c0 + inner.width)
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        w, h = round(self.width * self.scale), round(self.height * self.scale)
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """(h, w) float32 x and y pixel coordinates of the grid points."""
+        off = (self.scale - 1) / 2
+        xs = self.x0 + off + self.scale * np.arange(self.width, dtype=np.float32)
+        ys = self.y0 + off + self.scale * np.arange(self.height, dtype=np.float32)
+        return np.meshgrid(xs, ys)
+
+    def to_grid(self, xy: np.ndarray) -> np.ndarray:
+        """Pixel coordinates -> grid coordinates (same shape)."""
+        off = (self.scale - 1) / 2
+        return (xy - np.array([self.x0 + off, self.y0 + off], np.float32)) / self.scale
+
+
+def triangle_affines(
+    target: np.ndarray, source: np.ndarray, triangles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle the affine map target -> source: (m, 2, 3) float32, and (m,) bool drawable
+    (target area large enough and not flipped against the source orientation)."""
+    t = target[triangles].astype(np.float64)
+    s = source[triangles].astype(np.float64)
+    # Edge vectors (columns of 2x2 matrices), inverted in closed form (much faster than linalg).
+    ta, tb = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+    sa, sb = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
+    det_t = ta[:, 0] * tb[:, 1] - tb[:, 0] * ta[:, 1]
+    det_s = sa[:, 0] * sb[:, 1] - sb[:, 0] * sa[:, 1]
+    ok = (np.abs(det_t) > 2 * _MIN_AREA_PX2) & (det_t * det_s > 0)
+    inv_det = np.where(ok, 1.0 / np.where(ok, det_t, 1.0), 0.0)
+    # inverse of [[ta_x, tb_x], [ta_y, tb_y]] is [[tb_y, -tb_x], [-ta_y, ta_x]] / det
+    i00, i01 = tb[:, 1] * inv_det, -tb[:, 0] * inv_det
+    i10, i11 = -ta[:, 1] * inv_det, ta[:, 0] * inv_det
+    out = np.empty((len(triangles), 2, 3))
+    for row in range(2):
+        a, b = sa[:, row], sb[:, row]
+        out[:, row, 0] = a * i00 + b * i10
+        out[:, row, 1] = a * i01 + b * i11
+        out[:, row, 2] = s[:, 0, row] - out[:, row, 0] * t[:, 0, 0] - out[:, row, 1] * t[:, 0, 1]
+    return out.astype(np.float32), ok
+
+
+def rasterize(grid: Grid, target: np.ndarray, triangles: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """(h, w) int32 image of triangle ids (-1 where none) on `grid`; triangles are drawn in the
+    given `order` (later ones win on shared edges), only those listed."""
+    ids = np.full((grid.height, grid.width), -1, np.int32)
+    corners = np.round(grid.to_grid(target) * (1 << _SUBPIXEL_BITS)).astype(np.int32)
+    polys = corners[triangles[order]]
+    lo = polys.min(axis=1)
+    hi = polys.max(axis=1)
+    limit = np.array([grid.width, grid.height]) << _SUBPIXEL_BITS
+    visible = (hi >= 0).all(axis=1) & (lo < limit).all(axis=1)
+    for k, poly in zip(order[visible].tolist(), polys[visible], strict=True):
+        cv2.fillConvexPoly(ids, poly, k, cv2.LINE_8, _SUBPIXEL_BITS)
+    return ids
+
+
+def sample_affines(grid: Grid, ids: np.ndarray, affines: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write the source coordinates of every covered grid point into `out` ((h, w, 2) float32,
+    left as it is where ids < 0); returns the covered mask."""
+    covered = ids >= 0
+    rows, cols = np.nonzero(covered)
+    off = (grid.scale - 1) / 2
+    px = (grid.x0 + off + grid.scale * cols).astype(np.float32)
+    py = (grid.y0 + off + grid.scale * rows).astype(np.float32)
+    a = affines[ids[rows, cols]]
+    out[rows, cols, 0] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
+    out[rows, cols, 1] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    return covered
+
+
+def warp_grid(image: np.ndarray, grid: Grid, source: np.ndarray) -> np.ndarray:
+    """Resample `image` over the grid's pixel box from (h, w, 2) float32 source coordinates at
+    the grid points, upsampled linearly to every pixel: (box h, box w, 3) uint8."""
+    x0, y0, x1, y1 = grid.box
+    full = (
+        source if grid.scale == 1 else cv2.resize(source, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    )
+    return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+
+
+def points_box(points: np.ndarray, margin: float) -> tuple[int, int, int, int]:
+    """Integer pixel box (x1, y1 exclusive) around (n, 2) points, grown by `margin` px."""
+    lo = np.floor(points.min(axis=0) - margin).astype(int)
+    hi = np.ceil(points.max(axis=0) + margin).astype(int) + 1
+    return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])

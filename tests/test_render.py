@@ -1,0 +1,166 @@
+"""The renderer: frames from a portrait rig and motion curves."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from talkies import face, render
+from talkies.render.harmonic import edge_graph, harmonic_fill
+from talkies.tracks import MotionTrack, PortraitRig
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def portrait(size: int) -> np.ndarray:
+    img = Image.open(EXAMPLES / "portrait.png").convert("RGB")
+    return np.asarray(img.resize((size, size), Image.LANCZOS))
+
+
+@pytest.fixture(scope="module")
+def rig() -> PortraitRig:
+    return face.analyze_portrait(portrait(384))
+
+
+def track(*frames: dict[str, float]) -> MotionTrack:
+    """A track with one frame per dict (curves missing from a dict are 0 in that frame)."""
+    names = sorted({name for f in frames for name in f}) or ["jaw_open"]
+    return MotionTrack(25.0, {n: np.array([f.get(n, 0.0) for f in frames], np.float32) for n in names})
+
+
+def render_one(rig: PortraitRig, turbo: bool = False, **curves: float) -> np.ndarray:
+    return next(render.frames(rig, track(curves), turbo))
+
+
+def far_background(rig: PortraitRig, margin_px: int) -> np.ndarray:
+    """(H, W) bool: pixels more than `margin_px` from the person."""
+    person = (rig.person_mask > 0.05).astype(np.uint8)
+    near = cv2.dilate(person, np.ones((2 * margin_px + 1, 2 * margin_px + 1), np.uint8))
+    return near == 0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def mouth_box(rig: PortraitRig) -> tuple[slice, slice]:
+    lips = rig.landmarks[[61, 291, 0, 17], :2]
+    x0, y0 = lips.min(axis=0).astype(int) - 4
+    x1, y1 = lips.max(axis=0).astype(int) + 12
+    return slice(y0, y1), slice(x0, x1)
+
+
+def dark_pixels(image: np.ndarray, box: tuple[slice, slice]) -> int:
+    return int((image[box].max(axis=2) < 80).sum())
+
+
+def test_frames_is_a_generator_of_rgb_frames(rig: PortraitRig) -> None:
+    frames = render.frames(rig, track({}, {"jaw_open": 1.0}, {"blink_left": 1.0}), False)
+    assert isinstance(frames, types.GeneratorType)
+    out = list(frames)
+    assert len(out) == 3
+    for frame in out:
+        assert frame.shape == rig.image.shape and frame.dtype == np.uint8
+
+
+def test_each_frame_depends_only_on_its_curves(rig: PortraitRig) -> None:
+    values = [
+        {"jaw_open": 0.7, "head_yaw_deg": 4.0, "blink_right": 0.5},
+        {"lip_round": 1.0, "head_pitch_deg": -3.0, "torso_sway_px": 12.0, "breath": 0.8},
+        {"jaw_open": 0.3, "smile": 1.0, "gaze_x_deg": 10.0, "zoom": 0.05},
+        {"lip_press": 1.0, "head_roll_deg": 3.0, "brow_raise": 1.0},
+    ]
+    in_sequence = list(render.frames(rig, track(*values), False))
+    for i in (3, 1, 2, 0):
+        alone = render_one(rig, **values[i])
+        np.testing.assert_array_equal(alone, in_sequence[i])
+
+
+def test_missing_curves_are_zero_and_unknown_names_ignored(rig: PortraitRig) -> None:
+    neutral = render_one(rig, jaw_open=0.0)
+    unknown = next(render.frames(rig, MotionTrack(25.0, {"not_a_curve": np.ones(1, np.float32)}), False))
+    np.testing.assert_array_equal(neutral, unknown)
+
+
+def lip_gap_px(image: np.ndarray) -> float:
+    """Inner-lip aperture that mediapipe measures on `image` (mean of three columns), pixels."""
+    landmarks = face.detect.find_faces(image).faces[0]
+    return float(np.mean([np.linalg.norm(landmarks[a, :2] - landmarks[b, :2]) for a, b in LIP_COLUMNS]))
+
+
+LIP_COLUMNS = ((13, 14), (82, 87), (312, 317))
+
+
+def test_neutral_frame_closes_the_photo_smile_and_keeps_the_rest(rig: PortraitRig) -> None:
+    """The photo smiles showing teeth; jaw_open = 0 means lips together, as a re-detector sees."""
+    neutral = render_one(rig)
+    photo_gap = lip_gap_px(rig.image)
+    assert photo_gap > 3
+    assert lip_gap_px(neutral) < 0.15 * photo_gap
+    assert lip_gap_px(render_one(rig, jaw_open=1.0)) > 1.5 * photo_gap
+    far = far_background(rig, 20)
+    np.testing.assert_array_equal(neutral[far], rig.image[far])
+
+
+def test_background_far_from_the_person_stays_still(rig: PortraitRig) -> None:
+    moving = render_one(rig, head_yaw_deg=8, head_pitch_deg=5, head_roll_deg=-5, torso_sway_px=30, breath=1.0)
+    far = far_background(rig, 20)
+    assert far.sum() > 0.1 * far.size
+    assert psnr(moving[far], rig.image[far]) > 40
+    assert psnr(moving, rig.image) < 40  # while the person did move
+
+
+def test_jaw_opens_the_mouth_and_draws_its_inside(rig: PortraitRig) -> None:
+    box = mouth_box(rig)
+    closed, half, open_ = (render_one(rig, jaw_open=j) for j in (0.0, 0.5, 1.0))
+    assert dark_pixels(closed, box) < dark_pixels(half, box) < dark_pixels(open_, box)
+    assert dark_pixels(render_one(rig, jaw_open=1.0, lip_press=1.0), box) == dark_pixels(closed, box)
+
+
+def test_blink_hides_the_iris(rig: PortraitRig) -> None:
+    iris = rig.landmarks[473, :2].astype(int)  # the subject's left eye
+    box = (slice(iris[1] - 5, iris[1] + 6), slice(iris[0] - 6, iris[0] + 7))
+    dark = lambda img: int((img[box].max(axis=2) < 90).sum())  # noqa: E731
+    opened, closed = render_one(rig), render_one(rig, blink_left=1.0)
+    assert dark(opened) > 10 and dark(closed) < dark(opened) / 3
+    other = rig.landmarks[468, :2].astype(int)  # the right eye stays open
+    right = (slice(other[1] - 5, other[1] + 6), slice(other[0] - 6, other[0] + 7))
+    np.testing.assert_array_equal(closed[right], opened[right])
+
+
+def test_head_turn_follows_the_sign_of_the_curves(rig: PortraitRig) -> None:
+    """+yaw moves the near face (nose) to the image's right; +pitch (chin up) moves it up."""
+    nose = rig.landmarks[1, :2].astype(int)
+    patch = (slice(nose[1] - 12, nose[1] + 12), slice(nose[0] - 12, nose[0] + 12))
+
+    def shift(frame: np.ndarray) -> np.ndarray:
+        grey = lambda img: cv2.cvtColor(img[patch], cv2.COLOR_RGB2GRAY).astype(np.float32)  # noqa: E731
+        (dx, dy), _ = cv2.phaseCorrelate(grey(render_one(rig)), grey(frame))
+        return np.array([dx, dy])
+
+    assert shift(render_one(rig, head_yaw_deg=8))[0] > 1
+    assert shift(render_one(rig, head_yaw_deg=-8))[0] < -1
+    assert shift(render_one(rig, head_pitch_deg=8))[1] < -1
+
+
+def test_turbo_is_close_to_normal(rig: PortraitRig) -> None:
+    values = {"jaw_open": 0.6, "head_yaw_deg": 5.0, "torso_sway_px": 10.0}
+    assert psnr(render_one(rig, True, **values), render_one(rig, False, **values)) > 32
+
+
+def test_harmonic_fill_interpolates_between_known_vertices() -> None:
+    points = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [0, 1], [1, 1], [2, 1], [3, 1]], np.float32)
+    triangles = np.array([[0, 1, 5], [0, 5, 4], [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6]])
+    known = np.array([True, False, False, True, True, False, False, True])
+    values = np.zeros((8, 1))
+    values[[3, 7]] = 3.0
+    filled = harmonic_fill(edge_graph(points, triangles), known, values)
+    np.testing.assert_array_equal(filled[known], values[known])
+    for row in (filled[:4, 0], filled[4:, 0]):
+        assert np.all(np.diff(row) > 0.5)  # rises steadily from 0 to 3 along both rows
