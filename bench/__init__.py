@@ -1,0 +1,1 @@
+"""Benchmarks and independent measurements of talkies (not part of the installed package)."""
