@@ -1,0 +1,102 @@
+"""The FastAPI application: routers, error handlers, host routing and background maintenance.
+
+Routing mirrors fal's hosts on one server: `queue.*` host names (and the optional queue port)
+serve the queue API at the root, as queue.fal.run does; any other host serves the sync run
+endpoints at the root and the queue under `/queue`. Storage and file paths are the same on
+every host (rest.fal.ai and v3.fal.media paths do not collide with anything else).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+
+from talkies.service import auth, errors, maintenance
+from talkies.service.context import Context
+from talkies.service.routers import files, queue, run, storage
+from talkies.service.routers.deps import QUEUE_ROOT
+from talkies.service.settings import Settings
+
+SHARED_PATHS = (
+    "/files/",
+    "/storage/",
+    "/uploads/",
+    "/tokens/",
+    "/docs",
+    "/openapi.json",
+    "/health",
+    "/queue/",
+)
+
+DESCRIPTION = """A self-hosted, drop-in equivalent of fal.ai's ByteDance OmniHuman endpoints:
+the same request and response schema and the same queue protocol, so the official fal clients
+work against it unmodified. Rendering is done by talkies on the CPU."""
+
+
+def create_app(settings: Settings, maintain: bool = True) -> FastAPI:
+    """The ASGI app for `settings`. With `maintain`, the background loops (orphaned jobs,
+    deadlines, webhooks, retention) run while the app runs."""
+    ctx = Context.open(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if maintain:
+            await asyncio.to_thread(
+                maintenance.recover_orphans, ctx, time.time() + maintenance.ORPHAN_MIN_AGE_S
+            )
+            tasks = [
+                asyncio.create_task(maintenance.run(ctx)),
+                asyncio.create_task(maintenance.run_webhooks(ctx)),
+            ]
+        yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(
+        title="talkies",
+        summary="fal-compatible OmniHuman endpoints",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.secret = auth.load_secret(settings.data_dir)
+    errors.install(app)
+    app.add_api_route("/health", health, methods=["GET"], tags=["meta"])
+    for router in (files.router, storage.capability, storage.authed, queue.router, run.router):
+        app.include_router(router)
+    app.add_middleware(HostRouting, queue_port=settings.queue_port)
+    return app
+
+
+def health() -> dict[str, str]:
+    """Liveness check."""
+    return {"status": "ok"}
+
+
+class HostRouting:
+    """Serve the queue API at the root for `queue.*` hosts and on the queue port."""
+
+    def __init__(self, app: Any, queue_port: int | None) -> None:
+        self.app, self.queue_port = app, queue_port
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self._is_queue(scope) and not scope["path"].startswith(SHARED_PATHS):
+            raw = scope.get("raw_path") or scope["path"].encode()
+            scope = dict(scope, path="/queue" + scope["path"], raw_path=b"/queue" + raw)
+            scope["state"] = {**scope.get("state", {}), QUEUE_ROOT: ""}
+        await self.app(scope, receive, send)
+
+    def _is_queue(self, scope: dict) -> bool:
+        server = scope.get("server") or ("", None)
+        if self.queue_port is not None and server[1] == self.queue_port:
+            return True
+        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1").lower()
+        return host.startswith("queue.")

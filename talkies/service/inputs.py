@@ -1,0 +1,133 @@
+"""The `*_url` inputs: accepted when a request arrives, turned into bytes when the job runs.
+
+At submit time (API process, cheap work only) each value becomes a reference:
+  - `data:` URI      -> decoded, sniffed and stored as a file of the job: {"file": id}
+  - this server's own `/files/{id}/{name}` URL -> {"file": id}, read from local storage later,
+    no HTTP round trip (whatever host name the client used for us)
+  - any other URL    -> {"url": url}, checked for scheme and literal addresses now, fetched by
+    the worker through the SSRF guard (fetch.py) when the job runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from talkies.errors import InputError
+from talkies.options import AnimateOptions
+from talkies.service import sniff
+from talkies.service.errors import FetchError
+from talkies.service.fetch import Guard, fetch
+from talkies.service.files import FILE_PATH, FileStore, StoredFile
+
+Ref = dict[str, str]
+_EXTENSIONS = {"image/jpeg": "jpg", "audio/mpeg": "mp3", "audio/mp4": "m4a", "image/svg+xml": "svg"}
+
+
+def accept(
+    value: str,
+    field: str,
+    files: FileStore,
+    guard: Guard,
+    own_hosts: set[str],
+    owner: str,
+    max_data_bytes: int,
+) -> Ref:
+    """The reference a job stores for input `field`; raises InputError for unusable values."""
+    if value.startswith("data:"):
+        data = decode_data_uri(value, field, max_data_bytes)
+        content_type = sniff.check(field, data)
+        stored = files.put_bytes(
+            data, f"{field.removesuffix('_url')}.{extension(content_type)}", content_type, owner=owner
+        )
+        return {"file": stored.id}
+    own = own_file(value, field, files, own_hosts)
+    if own is not None:
+        with files.path(own).open("rb") as f:
+            sniff.check(field, f.read(64))
+        return {"file": own.id}
+    try:
+        guard.check_url_text(value)
+    except FetchError as e:
+        raise type(e)(f"{field}: {e.message}", field) from e
+    return {"url": value}
+
+
+def load(ref: Ref, field: str, files: FileStore, guard: Guard, max_bytes: int, timeout_s: float) -> bytes:
+    """The bytes of a stored reference (worker side)."""
+    if "file" in ref:
+        stored = files.get(ref["file"])
+        if stored is None:
+            raise InputError(f"{field}: the uploaded file {ref['file']} has expired or was deleted", field)
+        return files.path(stored).read_bytes()
+    data = fetch(ref["url"], field, guard, max_bytes, timeout_s)
+    sniff.check(field, data)
+    return data
+
+
+def decode_data_uri(value: str, field: str, max_bytes: int) -> bytes:
+    """Bytes of `data:[<type>][;base64],<data>`, at most `max_bytes` of them."""
+    header, sep, body = value.partition(",")
+    if not sep:
+        raise InputError(f"{field} is a data: URI without a ',' before its data", field)
+    if len(body) * 3 // 4 > max_bytes:
+        raise InputError(
+            f"{field} holds about {len(body) * 3 // 4} bytes inline; the limit is {max_bytes} "
+            "(upload larger files and pass their URL)",
+            field,
+        )
+    try:
+        data = (
+            base64.b64decode(body, validate=False) if header.endswith(";base64") else unquote_to_bytes(body)
+        )
+    except (binascii.Error, ValueError) as e:
+        raise InputError(f"{field} is a data: URI whose base64 does not decode ({e})", field) from e
+    if not data:
+        raise InputError(f"{field} is an empty data: URI", field)
+    return data
+
+
+def own_file(url: str, field: str, files: FileStore, own_hosts: set[str]) -> StoredFile | None:
+    """The stored file an URL of ours points at; None if the URL is not one of ours."""
+    parts = urlsplit(url)
+    match = FILE_PATH.match(parts.path)
+    if parts.scheme not in ("http", "https") or not match:
+        return None
+    found = files.get(match.group(1))
+    if found is not None and found.name == unquote_to_bytes(match.group(2)).decode("utf-8", "replace"):
+        return found
+    if parts.netloc.lower() in own_hosts:
+        raise InputError(f"{field} {url} does not exist on this server (or has expired)", field)
+    return None
+
+
+def probe_audio_s(path: Path) -> float | None:
+    """Duration of an audio file in seconds from its container header, None if unknown.
+    Cheap (no decoding); lets a too-long file be refused before it is queued."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if container.duration:
+                return container.duration / 1_000_000
+            stream = next(iter(container.streams.audio), None)
+            if stream is not None and stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+    except (av.FFmpegError, OSError, StopIteration):
+        return None
+    return None
+
+
+def check_audio_length(ref: Ref, files: FileStore, options: AnimateOptions) -> None:
+    """Refuse a stored audio file longer than the options allow (AudioTooLongError), when its
+    header tells its length; the engine checks again after decoding."""
+    stored = files.get(ref["file"]) if "file" in ref else None
+    duration = probe_audio_s(files.path(stored)) if stored else None
+    if duration is not None:
+        options.check_audio_duration(duration)
+
+
+def extension(content_type: str) -> str:
+    return _EXTENSIONS.get(content_type, content_type.rsplit("/", 1)[-1].removeprefix("x-"))

@@ -1,0 +1,118 @@
+"""Housekeeping that keeps the queue honest, run by the API process in the background.
+
+- Orphaned jobs: a job whose worker died (no heartbeat for stale_after_s) is queued again, or
+  ends with a clear error after max_attempts, so no job stays IN_PROGRESS forever. A queued job
+  that the queue lost (the process died between writing the job and queueing it, or between a
+  worker taking it and claiming it) is queued again; a duplicate is harmless (see worker.py).
+- Start deadlines: a queued job past its X-Fal-Request-Timeout ends with request_timeout even
+  if no worker is free to notice.
+- Webhooks due are delivered (webhooks.py).
+- Retention: finished jobs, their inputs and results, and standalone uploads are deleted
+  retention_s after they finished (or were uploaded).
+
+Every step is a compare-and-set in the job store, so several API processes may run it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from fastapi.concurrency import run_in_threadpool
+
+from talkies.service import webhooks
+from talkies.service.context import Context
+from talkies.service.errors import timeout_outcome, worker_died_outcome
+from talkies.service.files import file_id_of
+from talkies.service.store import Job
+
+ORPHAN_EVERY_S = 30.0
+RETENTION_EVERY_S = 60.0
+ORPHAN_MIN_AGE_S = 5.0
+log = logging.getLogger("talkies.service.maintenance")
+
+
+def reap_stale(ctx: Context, now: float) -> None:
+    """Re-queue (or fail, after max_attempts) jobs whose worker stopped sending heartbeats."""
+    for job in ctx.store.stale(now - ctx.settings.stale_after_s):
+        if job.attempts >= ctx.settings.max_attempts:
+            if ctx.store.finish(job.id, worker_died_outcome(job.attempts), now, attempt=job.attempts):
+                log.error("job %s: worker died %d times, giving up", job.id, job.attempts)
+        elif ctx.store.requeue(job.id, job.attempts):
+            ctx.store.log(
+                job.id,
+                f"worker {job.worker} stopped responding; queued again "
+                f"(attempt {job.attempts + 1} of {ctx.settings.max_attempts} next)",
+                "WARN",
+            )
+            ctx.queue.enqueue(job.id, job.priority)
+
+
+def expire_deadlines(ctx: Context, now: float) -> None:
+    for job in ctx.store.overdue(now):
+        assert job.start_deadline is not None
+        ctx.store.finish(job.id, timeout_outcome(job.start_deadline - job.created_at), now)
+
+
+def recover_orphans(ctx: Context, now: float) -> None:
+    """Queue again the queued jobs the queue does not hold."""
+    pending = ctx.queue.pending_ids()
+    for job in ctx.store.queued():
+        if job.id not in pending and now - job.created_at > ORPHAN_MIN_AGE_S:
+            log.warning("job %s was not in the queue; queueing it again", job.id)
+            ctx.queue.enqueue(job.id, job.priority)
+
+
+def expire_retained(ctx: Context, now: float) -> None:
+    """Delete finished jobs (with their input and result files) and standalone uploads once
+    they are older than the retention time."""
+    retention = ctx.settings.retention_s
+    for job in ctx.store.expired(now - retention):
+        for file_id in _owned_files(ctx, job):
+            ctx.files.delete(file_id)
+        ctx.store.delete(job.id)
+    for stored in ctx.files.expired(now, retention):
+        ctx.files.delete(stored.id)
+    for upload_id in ctx.files.stale_uploads(now - retention):
+        ctx.files.drop_upload(upload_id)
+
+
+def _owned_files(ctx: Context, job: Job) -> list[str]:
+    """Files made for `job`: inputs sent inline, and the video (uploads it used stay)."""
+    ids = [ref["file"] for ref in job.payload.get("inputs", {}).values() if "file" in ref]
+    if job.outcome is not None and job.outcome.ok and isinstance(job.outcome.body.get("video"), dict):
+        ids.append(file_id_of(job.outcome.body["video"].get("url", "")) or "")
+    return [i for i in ids if (f := ctx.files.get(i)) is not None and f.owner == job.id]
+
+
+async def run(ctx: Context) -> None:
+    """The maintenance loop (cancel the task to stop it)."""
+    interval = ctx.settings.maintenance_interval_s
+    last_orphans = last_retention = 0.0
+    while True:
+        now = time.time()
+        await _step(reap_stale, ctx, now)
+        await _step(expire_deadlines, ctx, now)
+        if now - last_orphans >= ORPHAN_EVERY_S:
+            await _step(recover_orphans, ctx, now)
+            last_orphans = now
+        if now - last_retention >= min(RETENTION_EVERY_S, ctx.settings.retention_s):
+            await _step(expire_retained, ctx, now)
+            last_retention = now
+        await asyncio.sleep(interval)
+
+
+async def run_webhooks(ctx: Context) -> None:
+    """The webhook delivery loop (separate, so a slow receiver does not delay the rest)."""
+    while True:
+        await _step(webhooks.deliver_due, ctx, time.time())
+        await asyncio.sleep(ctx.settings.maintenance_interval_s)
+
+
+async def _step(fn: Callable[[Context, float], object], ctx: Context, now: float) -> None:
+    try:
+        await run_in_threadpool(fn, ctx, now)
+    except Exception:  # one failed sweep (a locked database) must not stop the loop
+        log.exception("maintenance step %s failed", fn.__name__)

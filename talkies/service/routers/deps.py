@@ -1,0 +1,64 @@
+"""What the handlers share: the service context, authentication, the request's origin, and
+spooling request bodies to disk under the upload size limit."""
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Header, Request
+
+from talkies.service import auth
+from talkies.service.context import Context
+from talkies.service.errors import TooLarge
+from talkies.service.submit import Origin
+
+QUEUE_ROOT = "queue_root"  # scope["state"] key set by the host-routing middleware
+
+
+def get_ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+
+
+def require_key(request: Request, authorization: str | None = Header(None)) -> None:
+    ctx = get_ctx(request)
+    auth.check(authorization, ctx.settings.api_keys, request.app.state.secret)
+
+
+def origin(request: Request) -> Origin:
+    """Base URLs for what we hand out: the configured public URL, else the scheme and host the
+    request came in on (so a client reaching us as queue.fal.run gets URLs it can reach)."""
+    public = get_ctx(request).settings.public_url.rstrip("/")
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    base = public or f"{request.url.scheme}://{host}"
+    queue_root = request.scope.get("state", {}).get(QUEUE_ROOT, "/queue")
+    own = {host.lower()} | ({urlsplit(public).netloc.lower()} if public else set())
+    return Origin(
+        base_url=base,
+        queue_base=(public + "/queue") if public else base + queue_root,
+        own_hosts=frozenset(own),
+    )
+
+
+async def spool(request: Request, ctx: Context) -> Path:
+    """Write the request body to a scratch file, refusing more than max_upload_bytes (413)."""
+    limit = ctx.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"upload is {declared} bytes; this server accepts at most {limit}")
+    target = ctx.files.scratch() / f"upload-{uuid.uuid4().hex}"
+    written = 0
+    try:
+        with target.open("wb") as out:
+            async for chunk in request.stream():
+                written += len(chunk)
+                if written > limit:
+                    raise TooLarge(f"upload is larger than {limit} bytes, the limit of this server")
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,20 @@
+"""Stored files (uploads, inputs, rendered videos), with HTTP Range support for players."""
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from talkies.service.routers.deps import CtxDep
+
+router = APIRouter(tags=["files"])
+
+
+@router.api_route("/files/{file_id}/{name}", methods=["GET", "HEAD"])
+def download(file_id: str, name: str, ctx: CtxDep) -> FileResponse:
+    """The file's bytes. No API key needed: the id is the secret (like a CDN URL)."""
+    stored = ctx.files.get_named(file_id, name)
+    return FileResponse(
+        ctx.files.path(stored),
+        media_type=stored.content_type,
+        content_disposition_type="inline",
+        filename=stored.name,
+    )

@@ -1,0 +1,39 @@
+"""Job-state stores: one interface (base.JobStore), one implementation per queue backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from talkies.service.store.base import (
+    PRIORITY,
+    CancelResult,
+    Delivery,
+    Job,
+    JobStore,
+    LogLine,
+    NewJob,
+    Outcome,
+)
+from talkies.service.store.sqlite import SqliteJobStore
+
+__all__ = [
+    "PRIORITY",
+    "CancelResult",
+    "Delivery",
+    "Job",
+    "JobStore",
+    "LogLine",
+    "NewJob",
+    "Outcome",
+    "SqliteJobStore",
+    "open_store",
+]
+
+
+def open_store(queue_url: str, data_dir: Path) -> JobStore:
+    """The job store that goes with a queue backend: SQLite beside the SQLite queue."""
+    if queue_url.startswith("sqlite:"):
+        return SqliteJobStore(Path(data_dir) / "jobs.db")
+    from talkies.service.errors import UnsupportedBackend
+
+    raise UnsupportedBackend(f"queue URL {queue_url!r}: only sqlite:/// is supported so far")

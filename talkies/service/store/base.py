@@ -1,0 +1,146 @@
+"""Job state shared by the API and the workers: what a job is, and the store interface.
+
+Huey moves job ids from the API to a worker; everything a client can ask about a job (status,
+queue position, logs, result, cancellation) lives here instead, in storage that every API
+process and worker can reach. SQLite is the embedded implementation; a Redis one can sit
+behind the same interface. Every state change is one atomic compare-and-set, so any number of
+processes may call these methods concurrently, and writes of a worker that lost its job (its
+attempt number no longer matches) are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Status = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
+CancelResult = Literal["removed", "requested", "completed", "missing"]
+
+PRIORITY = {"normal": 1, "low": 0}  # higher runs first
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: the HTTP status and body its result request returns.
+
+    `body` is the model output when `http_status` is 200, else an error body ({"detail": ...}).
+    `error` / `error_type` are what the status shows on a failed job."""
+
+    http_status: int
+    body: dict[str, Any]
+    error: str | None = None
+    error_type: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.http_status == 200
+
+
+@dataclass(frozen=True)
+class NewJob:
+    id: str
+    endpoint: str
+    # Resolved inputs and engine options, as JSON (see service.submit).
+    payload: dict[str, Any]
+    priority: int = PRIORITY["normal"]
+    # Epoch seconds by which the job must have started, else it ends with request_timeout.
+    start_deadline: float | None = None
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    endpoint: str
+    payload: dict[str, Any]
+    status: Status
+    priority: int
+    created_at: float
+    start_deadline: float | None
+    webhook_url: str | None
+    started_at: float | None
+    finished_at: float | None
+    # How many times a worker has claimed the job; doubles as the fencing token of that worker.
+    attempts: int
+    worker: str | None
+    heartbeat_at: float | None
+    cancel_requested: bool
+    outcome: Outcome | None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    message: str
+    level: str
+    timestamp: str  # ISO 8601, UTC
+
+    def as_json(self) -> dict[str, str]:
+        return {"message": self.message, "level": self.level, "source": "USER", "timestamp": self.timestamp}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook to deliver: the job it reports and how often it was tried."""
+
+    job_id: str
+    url: str
+    attempts: int
+
+
+class JobStore(Protocol):
+    def add(self, job: NewJob, now: float) -> Job: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def position(self, job_id: str) -> int | None:
+        """Jobs that will start before this one (0-based), or None if it is not queued."""
+        ...
+
+    def claim(self, job_id: str, worker: str, now: float) -> Job | None:
+        """IN_QUEUE -> IN_PROGRESS for one worker; None if the job is not queued any more."""
+        ...
+
+    def heartbeat(self, job_id: str, attempt: int, now: float) -> bool: ...
+
+    def cancel_requested(self, job_id: str) -> bool: ...
+
+    def log(self, job_id: str, message: str, level: str = "INFO") -> None: ...
+
+    def logs(self, job_id: str, after: int = 0) -> list[LogLine]:
+        """Log lines after the first `after` ones."""
+        ...
+
+    def finish(self, job_id: str, outcome: Outcome, now: float, attempt: int | None = None) -> bool:
+        """-> COMPLETED with `outcome`, if still running as `attempt` (or, with attempt None,
+        still queued). Schedules the webhook. False if the job had moved on."""
+        ...
+
+    def requeue(self, job_id: str, attempt: int, count_attempt: bool = True) -> Job | None:
+        """IN_PROGRESS (as `attempt`) -> IN_QUEUE at the back of its priority class."""
+        ...
+
+    def cancel(self, job_id: str, outcome: Outcome, now: float) -> CancelResult:
+        """Queued: end it with `outcome` ("removed"); running: flag it ("requested")."""
+        ...
+
+    def stale(self, older_than: float) -> list[Job]:
+        """Running jobs whose last heartbeat is before `older_than` (epoch s)."""
+        ...
+
+    def overdue(self, now: float) -> list[Job]:
+        """Queued jobs past their start deadline."""
+        ...
+
+    def queued(self) -> list[Job]: ...
+
+    def expired(self, finished_before: float) -> list[Job]: ...
+
+    def delete(self, job_id: str) -> None: ...
+
+    def due_deliveries(self, now: float, lease_s: float, limit: int = 20) -> list[Delivery]:
+        """Webhooks due now, leased to the caller for `lease_s` seconds."""
+        ...
+
+    def delivery_done(self, job_id: str, next_at: float | None) -> None:
+        """Record a delivery try: next_at None means finished (delivered or given up)."""
+        ...

@@ -1,0 +1,75 @@
+"""Webhook delivery (`?fal_webhook=<url>` on submit), with retries and exponential backoff.
+
+When a job ends, the job store records a delivery in the same transaction (so none is lost to a
+crash). The API process's maintenance loop leases due deliveries and POSTs them; a failed try
+(network error, or any non-2xx answer) is retried after webhook_backoff_s, doubling up to
+15 minutes, webhook_attempts times in all (the defaults span about two hours, as fal's).
+Deliveries go through the same SSRF guard as input fetches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from talkies.service.context import Context
+from talkies.service.errors import FetchError
+from talkies.service.fetch import post_json
+from talkies.service.store import Delivery, Job
+
+MAX_BACKOFF_S = 900.0
+PARALLEL = 4
+log = logging.getLogger("talkies.service.webhooks")
+
+
+def body(job: Job) -> dict[str, Any]:
+    """fal's webhook payload for a finished job."""
+    outcome = job.outcome
+    assert outcome is not None
+    return {
+        "request_id": job.id,
+        "gateway_request_id": job.id,
+        "status": "OK" if outcome.ok else "ERROR",
+        "payload": outcome.body,
+        "error": None if outcome.ok else f"Invalid status code: {outcome.http_status}",
+    }
+
+
+def backoff_s(ctx: Context, attempts: int) -> float:
+    """Delay before try number `attempts + 1`."""
+    return min(ctx.settings.webhook_backoff_s * 2**attempts, MAX_BACKOFF_S)
+
+
+def deliver_due(ctx: Context, now: float) -> int:
+    """Deliver every webhook that is due; returns how many were tried."""
+    due = ctx.store.due_deliveries(now, lease_s=ctx.settings.webhook_timeout_s * 2)
+    if due:
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            list(pool.map(lambda d: _deliver(ctx, d), due))
+    return len(due)
+
+
+def _deliver(ctx: Context, delivery: Delivery) -> None:
+    job = ctx.store.get(delivery.job_id)
+    if job is None or job.outcome is None:
+        ctx.store.delivery_done(delivery.job_id, None)
+        return
+    try:
+        code = post_json(delivery.url, body(job), ctx.guard, ctx.settings.webhook_timeout_s)
+        problem = None if 200 <= code < 300 else f"answered HTTP {code}"
+    except (FetchError, httpx.HTTPError) as e:
+        problem = f"{type(e).__name__}: {e}"
+    tries = delivery.attempts + 1
+    if problem is None:
+        ctx.store.log(job.id, f"webhook delivered (try {tries})")
+        ctx.store.delivery_done(job.id, None)
+    elif tries >= ctx.settings.webhook_attempts:
+        ctx.store.log(job.id, f"webhook {delivery.url} failed {tries} times, giving up: {problem}", "ERROR")
+        ctx.store.delivery_done(job.id, None)
+    else:
+        ctx.store.log(job.id, f"webhook try {tries} failed ({problem}); retrying", "WARN")
+        ctx.store.delivery_done(job.id, time.time() + backoff_s(ctx, delivery.attempts))

@@ -1,0 +1,183 @@
+"""Worker processes: take a job id from the queue, render it with the engine, record the outcome.
+
+A worker first *claims* the job in the job store (IN_QUEUE -> IN_PROGRESS, attempt + 1); a job
+that was cancelled, already ran, or was claimed by someone else is skipped, so a duplicate
+queue entry is harmless. While it renders, a heartbeat thread marks the job alive; the API
+process re-queues a job whose heartbeat stops (the worker died) and gives up after
+`max_attempts`. Every write of the outcome is fenced by the attempt number, so a worker that
+lost its job cannot overwrite the result of the attempt that replaced it.
+
+Cancellation is cooperative: the progress callback the engine calls between frames checks the
+job's cancel flag (every `cancel_check_interval_s`) and raises `Cancelled`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from talkies.errors import Cancelled
+from talkies.options import AnimateOptions
+from talkies.service import inputs
+from talkies.service.context import Context
+from talkies.service.errors import outcome_for, success, timeout_outcome
+from talkies.service.files import file_id_of
+from talkies.service.settings import Settings
+from talkies.service.store import Job, JobStore, Outcome
+
+log = logging.getLogger("talkies.service.worker")
+Engine = Callable[..., Any]
+
+
+def load_engine(spec: str) -> Engine:
+    """ "module:function" -> the function (same signature as talkies.animate)."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "animate")
+
+
+def run_workers(settings: Settings, parent_pid: int | None = None) -> None:
+    """Entry point of the consumer process: run `settings.workers` worker processes."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
+    runner = Runner(settings)
+    runner.ctx = Context.open(settings, handler=runner.run)
+    runner.ctx.queue.run_consumer(settings.workers, settings.poll_interval_s, runner.warm_up, parent_pid)
+
+
+class Runner:
+    """Runs jobs in one worker process (one instance per process, made before forking)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ctx: Context
+        self._engine: Engine | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    def warm_up(self) -> None:
+        """Import the engine once per worker, before it takes a job."""
+        self._engine = load_engine(self.settings.engine)
+
+    def run(self, job_id: str) -> None:
+        store = self.ctx.store
+        job = store.claim(job_id, self.name, time.time())
+        if job is None:
+            return  # cancelled, finished, or taken by another worker
+        try:
+            with _heartbeat(store, job, self.settings.heartbeat_s):
+                outcome = self._attempt(job)
+        except KeyboardInterrupt:
+            # The consumer is shutting down: put the job back untouched, it runs after restart.
+            if store.requeue(job.id, job.attempts, count_attempt=False):
+                self.ctx.queue.enqueue(job.id, job.priority)
+            raise
+        store.log(job.id, _summary(outcome, job), "INFO" if outcome.ok else "ERROR")
+        if not store.finish(job.id, outcome, time.time(), attempt=job.attempts) and outcome.ok:
+            self._discard(outcome)  # another attempt owns the job now
+
+    def _attempt(self, job: Job) -> Outcome:
+        deadline = job.start_deadline
+        if deadline is not None and job.started_at is not None and job.started_at > deadline:
+            return timeout_outcome(deadline - job.created_at)
+        self.ctx.store.log(job.id, f"started (attempt {job.attempts} of {self.settings.max_attempts})")
+        try:
+            return self._render(job)
+        except Exception as e:
+            return outcome_for(e)
+
+    def _render(self, job: Job) -> Outcome:
+        settings, files = self.settings, self.ctx.files
+        sources = {
+            field: inputs.load(
+                ref, field, files, self.ctx.guard, settings.max_fetch_bytes, settings.fetch_timeout_s
+            )
+            for field, ref in job.payload["inputs"].items()
+        }
+        options = AnimateOptions(**job.payload["options"])
+        progress = ProgressReporter(self.ctx.store, job.id, settings)
+        engine = self._engine or load_engine(settings.engine)
+        scratch = settings.data_dir / "tmp"
+        scratch.mkdir(exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+            output = Path(tmp) / "output.mp4"
+            result = engine(
+                sources["image_url"],
+                sources["audio_url"],
+                options,
+                output=output,
+                mask=sources.get("mask_url"),
+                progress=progress,
+            )
+            stored = files.put_path(output, f"talkies-{job.id[:8]}.mp4", "video/mp4", owner=job.id)
+        video = {
+            "url": job.payload["base_url"] + stored.url_path,
+            "content_type": "video/mp4",
+            "file_name": stored.name,
+            "file_size": stored.size,
+        }
+        return success({"video": video, "duration": round(float(result.duration_s), 3)})
+
+    def _discard(self, outcome: Outcome) -> None:
+        file_id = file_id_of(outcome.body["video"]["url"])
+        if file_id:
+            self.ctx.files.delete(file_id)
+
+
+class ProgressReporter:
+    """The engine's progress callback: writes log lines the clients see, and stops a cancelled
+    job. Non-render stages log every report; render logs at most every
+    `progress_log_interval_s` (plus the last frame)."""
+
+    def __init__(self, store: JobStore, job_id: str, settings: Settings) -> None:
+        self.store, self.job_id = store, job_id
+        self.log_every, self.check_every = settings.progress_log_interval_s, settings.cancel_check_interval_s
+        self._logged = self._checked = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        last_frame = progress.stage == "render" and progress.done >= progress.total
+        if progress.stage != "render" or last_frame or now - self._logged >= self.log_every:
+            self.store.log(self.job_id, progress.message)
+            self._logged = now
+        if now - self._checked >= self.check_every:
+            self._checked = now
+            if self.store.cancel_requested(self.job_id):
+                raise Cancelled(f"request {self.job_id} was cancelled")
+
+
+@contextmanager
+def _heartbeat(store: JobStore, job: Job, every_s: float) -> Iterator[None]:
+    """Mark `job` alive every `every_s` seconds from a background thread while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                store.heartbeat(job.id, job.attempts, time.time())
+            except Exception as e:  # a busy database must not kill the render
+                log.warning("heartbeat of %s failed: %s", job.id, e)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _summary(outcome: Outcome, job: Job) -> str:
+    took = time.time() - (job.started_at or time.time())
+    if outcome.ok:
+        return f"completed in {took:.1f} s"
+    return f"failed after {took:.1f} s: {outcome.error}"
