@@ -76,7 +76,8 @@ def animate(
     speech = audio.analyze_speech(voice)
 
     # 3. Plan per-frame motion curves (or take the caller's).
-    report(Progress("plan", 0, 1, "planning motion"))
+    said = motion.modifiers(options.prompt).summary()  # what the prompt asked for reaches the user
+    report(Progress("plan", 0, 1, f"planning motion; {said}" if said else "planning motion"))
     track = options.motion or motion.plan(speech, rig, n_frames, options)
     motion.check_track(track, n_frames, options.fps)
 

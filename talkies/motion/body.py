@@ -5,13 +5,18 @@ people exhale slowly through a phrase and inhale quickly in the pauses before th
 so the chest rises in pauses and sinks during speech. Torso sway is a very slow band-limited
 drift. Both only make sense when the photo shows shoulders or more: the person mask tells us
 whether there is body below the chin; a face-only crop gets no sway and a faint breath.
+
+The camera moves the prompt asks for ("slowly pushes in", "pulls out") are planned here too,
+as the `zoom` curve: like the body, they move the whole picture, not the face. A push eases in
+over its time window (over the rest of the clip when "slowly", in about a second when
+"quickly"); a pull out starts pushed in and eases back to the photo's framing.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from talkies.motion import prosody, timeline
+from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import PortraitRig, SpeechTrack
 
@@ -21,6 +26,9 @@ EXHALE_S = 5.0  # a full lung empties over this much speech
 SWAY_PX = 4.0  # std of torso sway, pixels at 1080p
 FACE_ONLY_BREATH = 0.3  # breath depth when no shoulders are visible
 CHIN, FOREHEAD = 152, 10  # face-mesh landmark indices
+PUSH_ZOOM = 0.12  # a camera push in at strength 1 ends this much closer (scale - 1)
+FAST_CAMERA_S = 1.2  # a quick push or pull takes this long
+MIN_CAMERA_S = 1.5  # an ordinary one at least this long
 
 
 def body_visible(rig: PortraitRig) -> bool:
@@ -38,7 +46,7 @@ def body_visible(rig: PortraitRig) -> bool:
 def plan_body(
     speech: SpeechTrack, rig: PortraitRig, times_s: np.ndarray, rng: np.random.Generator, mods: Modifiers
 ) -> dict[str, np.ndarray]:
-    """{"breath", "torso_sway_px"}: (n,) float64 at `times_s`."""
+    """{"breath", "torso_sway_px", "zoom"}: (n,) float64 at `times_s`."""
     visible = body_visible(rig)
     depth = mods.body_scale * (1.0 if visible else FACE_ONLY_BREATH)
     breath = np.clip(depth * _breath(speech, times_s, rng), 0.0, 1.0)
@@ -47,7 +55,26 @@ def plan_body(
         if visible
         else np.zeros(times_s.size)
     )
-    return {"breath": breath, "torso_sway_px": sway}
+    return {"breath": breath, "torso_sway_px": sway, "zoom": _camera(times_s, speech.duration_s, mods)}
+
+
+def _camera(times_s: np.ndarray, duration_s: float, mods: Modifiers) -> np.ndarray:
+    """(n,) zoom (scale - 1) from the prompt's camera cues; zeros without any."""
+    zoom = np.zeros(times_s.size)
+    for cue in mods.of_kind("camera"):
+        if cue.name not in ("push_in", "pull_out"):
+            continue  # "static": nothing moves, which is the default
+        start, end = prompt.window_of(cue, mods, duration_s)
+        if cue.speed < 1:
+            length = duration_s - start
+        elif cue.speed > 1:
+            length = FAST_CAMERA_S
+        else:
+            length = max(MIN_CAMERA_S, end - start)
+        amount = PUSH_ZOOM * min(cue.strength, 2.0)
+        move = amount * prompt.ease(times_s, start, min(length, duration_s - start))
+        zoom = zoom + (move if cue.name == "push_in" else amount - move)
+    return zoom
 
 
 def _breath(speech: SpeechTrack, times_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:

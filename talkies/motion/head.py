@@ -7,13 +7,19 @@ back, a squared-Hann gesture of ~0.6 s, smooth in speed and acceleration), and a
 shift when speech resumes after a long pause. Everything is a smooth function of time, so it
 is the same at any frame rate, and a soft limit keeps the total within the few degrees that
 people actually move.
+
+The prompt's actions come on top, each in its time window (prompt.windows): a nod is a few
+chin-down cycles, a head shake a few yaw swings under a smooth envelope, a look or a tilt eases
+to a held pose and back (the eyes lead the head into a look). The eyes also make small gaze
+shifts on their own: a new resting direction every couple of seconds, reached in a quick
+saccade-like move, a few degrees at most.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from talkies.motion import prosody, timeline
+from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
 
@@ -29,6 +35,18 @@ SHIFT_DEG = 1.5  # std of a postural shift per axis
 SHIFT_S = 0.8  # how long a shift takes
 SETTLE_S = 1.0  # the first frame shows the photo's own pose; motion fades in over this
 LIMIT_DEG = {"head_yaw_deg": 7.0, "head_pitch_deg": 6.0, "head_roll_deg": 5.0}
+# Prompt actions (degrees at strength 1) and the limits of head pose with actions added.
+ACTION_NOD_DEG, ACTION_NOD_HZ, ACTION_NODS = 4.0, 1.6, 3
+ACTION_SHAKE_DEG, ACTION_SHAKE_HZ, ACTION_SHAKES = 6.0, 2.0, 2.5
+LOOK_DEG = {"left": (-9.0, 0.0), "right": (9.0, 0.0), "up": (0.0, 5.0), "down": (0.0, -6.0)}  # yaw, pitch
+LOOK_GAZE = 1.4  # the eyes turn this much further than the head
+TILT_DEG = 6.0
+POSE_EASE_S = 0.45  # time to reach (or leave) a held look or tilt
+ACTION_LIMIT_DEG = {"head_yaw_deg": 12.0, "head_pitch_deg": 10.0, "head_roll_deg": 10.0}
+# Spontaneous gaze shifts: std of each resting direction, how long each is held, saccade time.
+GAZE_DEG = (2.0, 1.2)  # x, y
+GAZE_HOLD_S = (1.2, 3.5)
+SACCADE_S = 0.06
 
 
 def plan_head(
@@ -38,7 +56,8 @@ def plan_head(
     rng: np.random.Generator,
     mods: Modifiers,
 ) -> dict[str, np.ndarray]:
-    """Head angles in degrees at `times_s`: {name: (n,) float64}."""
+    """Head angles and gaze in degrees at `times_s`: {name: (n,) float64} for head_yaw_deg,
+    head_pitch_deg, head_roll_deg, gaze_x_deg, gaze_y_deg."""
     talk = prosody.speaking_envelope(speech, times_s)
     shifts = _postural_shifts(speech, times_s, rng)
     curves = {}
@@ -49,7 +68,86 @@ def plan_head(
         curves[name] = mods.head_scale * (angle + shifts[:, axis])
     curves["head_pitch_deg"] = curves["head_pitch_deg"] - mods.nod_scale * _nods(times_s, accents, rng)
     settle = timeline.ramp(times_s, 0.0, SETTLE_S)
-    return {name: _soft_limit(settle * values, LIMIT_DEG[name]) for name, values in curves.items()}
+    head = {name: _soft_limit(settle * values, LIMIT_DEG[name]) for name, values in curves.items()}
+    acted, gaze = _actions(times_s, speech.duration_s, mods)
+    head["head_pitch_deg"] = (
+        head["head_pitch_deg"] + prompt.mood_curves(mods, times_s, speech.duration_s)["pitch_deg"]
+    )
+    if mods.of_kind("action") or mods.of_kind("mood"):
+        head = {name: _soft_knee(head[name] + acted[name], ACTION_LIMIT_DEG[name]) for name in head}
+    saccades = _gaze_shifts(times_s, rng)  # drawn last: the head's draws stay as they were
+    return head | {name: saccades[name] + gaze[name] for name in saccades}
+
+
+def _actions(
+    times_s: np.ndarray, duration_s: float, mods: Modifiers
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(head offsets, gaze offsets) in degrees from the prompt's actions, each (n,) float64."""
+    head = {name: np.zeros(times_s.size) for name in LIMIT_DEG}
+    gaze = {"gaze_x_deg": np.zeros(times_s.size), "gaze_y_deg": np.zeros(times_s.size)}
+    for cue in mods.of_kind("action"):
+        start, end = prompt.window_of(cue, mods, duration_s)
+        held = _held(times_s, start, end, duration_s)
+        k = cue.strength
+        if cue.name == "nod":
+            head["head_pitch_deg"] -= (
+                k * ACTION_NOD_DEG * _cycles(times_s, start + 0.15, end, ACTION_NOD_HZ, ACTION_NODS)[0]
+            )
+        elif cue.name == "shake":
+            head["head_yaw_deg"] += (
+                k * ACTION_SHAKE_DEG * _cycles(times_s, start + 0.15, end, ACTION_SHAKE_HZ, ACTION_SHAKES)[1]
+            )
+        elif cue.name.startswith("look_") and cue.name[5:] in LOOK_DEG:
+            yaw, pitch = LOOK_DEG[cue.name[5:]]
+            head["head_yaw_deg"] += k * yaw * held
+            head["head_pitch_deg"] += k * pitch * held
+            gaze["gaze_x_deg"] += k * LOOK_GAZE * yaw * _held(times_s, start - 0.1, end, duration_s)
+            gaze["gaze_y_deg"] += k * LOOK_GAZE * pitch * _held(times_s, start - 0.1, end, duration_s)
+        elif cue.name.startswith("tilt"):
+            side = -1.0 if cue.name == "tilt_left" else 1.0  # tilting to the image's left is anticlockwise
+            head["head_roll_deg"] += k * side * TILT_DEG * held
+    return head, gaze
+
+
+def _held(times_s: np.ndarray, start_s: float, end_s: float, duration_s: float) -> np.ndarray:
+    """(n,) 0..1: eases in at start_s, holds, eases out before end_s (held to the end of the
+    clip when the window reaches it)."""
+    length = min(POSE_EASE_S, max(end_s - start_s, 1e-3) / 2)
+    rise = prompt.ease(times_s, start_s, length)
+    if end_s >= duration_s - 1e-6:
+        return rise
+    return rise * (1.0 - prompt.ease(times_s, end_s - length, length))
+
+
+def _cycles(
+    times_s: np.ndarray, start_s: float, end_s: float, hz: float, count: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bobs 0..1, swings -1..1), each (n,): `count` cycles at `hz` from start_s, fewer and faster
+    if the window is short. Bobs go down and back each cycle; swings go side to side under a
+    Hann envelope. Both are smooth at their ends."""
+    length = max(min(count / hz, end_s - start_s), 0.3)
+    hz = count / length
+    x = np.clip((times_s - start_s) / length, 0.0, 1.0)
+    inside = (times_s >= start_s) & (times_s <= start_s + length)
+    bobs = np.where(inside, 0.5 - 0.5 * np.cos(2 * np.pi * hz * (times_s - start_s)), 0.0)
+    swings = np.where(inside, np.sin(2 * np.pi * hz * (times_s - start_s)) * np.sin(np.pi * x) ** 2, 0.0)
+    return bobs, swings
+
+
+def _gaze_shifts(times_s: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """{"gaze_x_deg", "gaze_y_deg"}: (n,) float64, a resting direction held for a while, then a
+    quick move to the next (the first one is straight ahead, as in the photo)."""
+    end_s = float(times_s[-1]) if times_s.size else 0.0
+    x, y = np.zeros(times_s.size), np.zeros(times_s.size)
+    t, here = rng.uniform(*GAZE_HOLD_S), np.zeros(2)
+    while t < end_s:
+        there = rng.normal(0.0, GAZE_DEG) if rng.random() < 0.7 else np.zeros(2)  # often back to centre
+        step = prompt.ease(times_s, t, SACCADE_S)
+        x += step * (there[0] - here[0])
+        y += step * (there[1] - here[1])
+        here = there
+        t += rng.uniform(*GAZE_HOLD_S)
+    return {"gaze_x_deg": x, "gaze_y_deg": y}
 
 
 def _nods(times_s: np.ndarray, accents: list[prosody.Accent], rng: np.random.Generator) -> np.ndarray:
@@ -75,6 +173,15 @@ def _postural_shifts(speech: SpeechTrack, times_s: np.ndarray, rng: np.random.Ge
         offset += ease * (new_pose - pose)[None, :]
         pose = new_pose
     return offset
+
+
+def _soft_knee(values: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
+    """Identity up to knee * limit, then smoothly squashed into (-limit, limit): a prompt's
+    look keeps its size, only the sum of a look and a large drift is tamed."""
+    start = knee * limit
+    room = limit - start
+    over = np.maximum(np.abs(values) - start, 0.0)
+    return np.where(over > 0, np.sign(values) * (start + room * np.tanh(over / room)), values)
 
 
 def _soft_limit(values: np.ndarray, limit: float) -> np.ndarray:
