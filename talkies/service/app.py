@@ -67,7 +67,7 @@ def create_app(settings: Settings, maintain: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
-    app.state.secret = auth.load_secret(settings.data_dir)
+    app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
     errors.install(app)
     app.add_api_route("/health", health, methods=["GET"], tags=["meta"])
     for router in (files.router, storage.capability, storage.authed, queue.router, run.router):

@@ -1,4 +1,5 @@
-"""`talkies serve`: the command-line entry of the service (registered by talkies.cli).
+"""`talkies serve` and `talkies worker`: the command-line entries of the service (registered by
+talkies.cli).
 
 Importing this module is cheap: FastAPI, uvicorn and Huey are imported when the command runs.
 """
@@ -22,7 +23,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--queue-port", type=int, help="second port serving the queue API at its root")
     p.add_argument("--workers", type=int, help="rendering worker processes (default 1; 0: API only)")
     p.add_argument("--data-dir", type=Path, help="queue, jobs and files (default ~/.local/share/talkies)")
-    p.add_argument("--queue", dest="queue_url", help="queue URL (default sqlite:///DATA_DIR/queue.db)")
+    p.add_argument(
+        "--queue",
+        dest="queue_url",
+        help="queue URL: sqlite:///DATA_DIR/queue.db (default) or redis://host:port/db",
+    )
+    p.add_argument(
+        "--storage", dest="storage_url", help="file storage: file:///shared/dir (default: DATA_DIR)"
+    )
     p.add_argument("--api-key", dest="api_keys", action="append", help="accepted API key (repeatable)")
     p.add_argument("--public-url", help="base URL clients reach this server at (for returned URLs)")
     p.add_argument("--retention", dest="retention_s", help="keep finished jobs and files this long (e.g. 7d)")
@@ -44,6 +52,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="let input URLs reach loopback and private networks (SSRF guard off)",
     )
     p.set_defaults(func=run_serve)
+    _register_worker(subparsers)
+
+
+def _register_worker(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "worker",
+        help="run rendering workers only, for a shared redis:// queue",
+        description="Render jobs from a Redis queue shared with `talkies serve --queue redis://... "
+        "--workers 0` API nodes. Uploads and results go to the shared --storage directory. Options "
+        "can also be set as TALKIES_<OPTION> environment variables.",
+    )
+    p.add_argument("--queue", dest="queue_url", help="queue URL, redis://host:port/db[?name=NAME] (required)")
+    p.add_argument("--storage", dest="storage_url", help="file storage shared with the API: file:///dir")
+    p.add_argument("--workers", type=int, help="rendering worker processes (default 1)")
+    p.add_argument("--data-dir", type=Path, help="local scratch directory (default ~/.local/share/talkies)")
+    p.add_argument("--engine", help="rendering function as module:function (default talkies:animate)")
+    p.add_argument(
+        "--allow-private-urls",
+        dest="fetch_allow_private",
+        action="store_true",
+        default=None,
+        help="let input URLs reach loopback and private networks (SSRF guard off)",
+    )
+    p.set_defaults(func=run_worker)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    import dataclasses
+    import logging
+
+    from talkies.errors import InvalidOptionError
+    from talkies.service.settings import Settings
+    from talkies.service.worker import run_workers
+
+    names = ("queue_url", "storage_url", "workers", "data_dir", "engine", "fetch_allow_private")
+    settings = Settings.load(**{name: getattr(args, name, None) for name in names})
+    if not settings.queue_url.startswith(("redis:", "rediss:", "unix:")):
+        raise InvalidOptionError(
+            f"queue URL is {settings.queue_url!r}; `talkies worker` needs a shared redis://host:port/db "
+            "queue (with the embedded SQLite queue, `talkies serve` runs its own workers)",
+            field="queue_url",
+        )
+    if settings.workers < 1:
+        raise InvalidOptionError(f"workers is {settings.workers}; it must be at least 1", field="workers")
+    settings = dataclasses.replace(settings, data_dir=settings.data_dir.resolve())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.storage_root.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("talkies.service").info("workers for %s", settings.queue_url)
+    run_workers(settings, standalone=True)
+    return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -59,6 +117,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "workers",
             "data_dir",
             "queue_url",
+            "storage_url",
             "public_url",
             "tls_certfile",
             "tls_keyfile",

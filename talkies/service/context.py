@@ -27,7 +27,7 @@ class Context:
         return cls(
             settings=settings,
             store=open_store(settings.queue, settings.data_dir),
-            files=FileStore(settings.data_dir),
+            files=FileStore(settings.storage_root),
             queue=JobQueue(open_huey(settings.queue), handler),
             guard=Guard(settings.fetch_allow_private, settings.fetch_allow),
         )

@@ -4,6 +4,7 @@ The wire format follows fal (fal-protocol.md §3.4): bad input is 422 with fal-s
 `detail` entries (`loc`, `msg`, `type`); infrastructure failures carry `error_type` in the body
 and in `X-Fal-Error-Type`; a missed start deadline is 504 with `X-Fal-Request-Timeout-Type: user`
 (clients never retry that). 408, 409 and 429 are never used: both official clients retry them.
+An unreachable Redis queue backend is 503 with `Retry-After` (a transient outage).
 
 A failed *job* is stored as an `Outcome` (status code + body) when it ends, so the result
 request can replay it later; an error in a request handler becomes a response right away.
@@ -61,6 +62,16 @@ class Unauthorized(ServiceError):
 class TooLarge(ServiceError):
     status = 413
     error_type = "payload_too_large"
+
+
+class BackendUnavailable(ServiceError):
+    """The queue backend (Redis) cannot be reached: a transient outage, worth retrying."""
+
+    status = 503
+    error_type = "service_unavailable"
+
+
+RETRY_AFTER_S = 5
 
 
 class UnsupportedBackend(InvalidOptionError):
@@ -145,6 +156,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
+    async def on_backend_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("queue backend unreachable: %s: %s", type(exc).__name__, exc)
+        return error_response(BackendUnavailable(f"the queue backend is unreachable ({exc}); retry shortly"))
+
+    import redis  # a dependency of the service; its client errors mean "Redis is down"
+
+    app.add_exception_handler(redis.ConnectionError, on_backend_down)
+    app.add_exception_handler(redis.TimeoutError, on_backend_down)
     app.add_exception_handler(TalkiesError, on_talkies_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -179,4 +198,7 @@ def _error_headers(status: int, body: dict[str, Any]) -> dict[str, str]:
     headers = {"x-fal-error-type": error_type}
     if error_type == "request_timeout":
         headers["x-fal-request-timeout-type"] = "user"
+    if status == 503:
+        headers["retry-after"] = str(RETRY_AFTER_S)
+        headers["x-fal-retryable"] = "true"
     return headers

@@ -1,9 +1,10 @@
 """Housekeeping that keeps the queue honest, run by the API process in the background.
 
 - Orphaned jobs: a job whose worker died (no heartbeat for stale_after_s) is queued again, or
-  ends with a clear error after max_attempts, so no job stays IN_PROGRESS forever. A queued job
-  that the queue lost (the process died between writing the job and queueing it, or between a
-  worker taking it and claiming it) is queued again; a duplicate is harmless (see worker.py).
+  ends with a clear error after max_attempts, so no job stays IN_PROGRESS forever. Queued jobs
+  the queue lost messages for (the process died between writing the job and queueing it, or
+  between a worker taking a message and claiming a job) get new ones; a duplicate is harmless
+  (see worker.py).
 - Start deadlines: a queued job past its X-Fal-Request-Timeout ends with request_timeout even
   if no worker is free to notice.
 - Webhooks due are delivered (webhooks.py).
@@ -20,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 
+import redis
 from fastapi.concurrency import run_in_threadpool
 
 from talkies.service import webhooks
@@ -57,12 +59,20 @@ def expire_deadlines(ctx: Context, now: float) -> None:
 
 
 def recover_orphans(ctx: Context, now: float) -> None:
-    """Queue again the queued jobs the queue does not hold."""
-    pending = ctx.queue.pending_ids()
-    for job in ctx.store.queued():
-        if job.id not in pending and now - job.created_at > ORPHAN_MIN_AGE_S:
-            log.warning("job %s was not in the queue; queueing it again", job.id)
-            ctx.queue.enqueue(job.id, job.priority)
+    """Send the queue a message for each queued job it has no message for.
+
+    A worker runs the head of the job store's queue for any message (worker.py), so what
+    matters is that there are at least as many messages as queued jobs; the newest queued
+    jobs (older than ORPHAN_MIN_AGE_S, so that submits in flight are not counted) are the
+    ones that get a new message."""
+    queued = ctx.store.queued()
+    missing = len(queued) - ctx.queue.pending_count()
+    if missing <= 0:
+        return
+    old_enough = [job for job in queued if now - job.created_at > ORPHAN_MIN_AGE_S]
+    for job in old_enough[len(old_enough) - min(missing, len(old_enough)) :]:
+        log.warning("job %s had no message in the queue; queueing it again", job.id)
+        ctx.queue.enqueue(job.id, job.priority)
 
 
 def expire_retained(ctx: Context, now: float) -> None:
@@ -114,5 +124,7 @@ async def run_webhooks(ctx: Context) -> None:
 async def _step(fn: Callable[[Context, float], object], ctx: Context, now: float) -> None:
     try:
         await run_in_threadpool(fn, ctx, now)
+    except (redis.ConnectionError, redis.TimeoutError) as e:  # Redis down: retried next round
+        log.warning("maintenance step %s: queue backend unreachable: %s", fn.__name__, e)
     except Exception:  # one failed sweep (a locked database) must not stop the loop
         log.exception("maintenance step %s failed", fn.__name__)

@@ -2,7 +2,8 @@
 
 Huey carries only job ids (with the job's priority); the job itself (inputs, state, logs,
 result) is in the job store. One URL picks the backend: `sqlite:///path/queue.db` (embedded,
-one machine; a file survives restarts) or, later, `redis://...` (many worker machines).
+one machine; a file survives restarts) or `redis://host:port/db?name=NAME` (API nodes and
+`talkies worker` machines sharing one Redis; `name` namespaces the queue and the job store).
 
 The consumer runs `workers` forked worker processes. Rendering happens there, never in the API's
 event loop. An idle worker polls the queue with a backoff capped at `poll_interval_s`.
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from huey import Huey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler, Worker
 
 from talkies.service.errors import UnsupportedBackend
@@ -33,7 +34,22 @@ def open_huey(queue_url: str) -> Huey:
         path = Path(queue_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(name="talkies", filename=str(path), results=False, timeout=30)
-    raise UnsupportedBackend(f"queue URL {queue_url!r}: only sqlite:///path is supported so far")
+    if queue_url.startswith(("redis:", "rediss:", "unix:")):
+        from redis import ConnectionPool
+
+        from talkies.service.store.redis import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S, split_url
+
+        url, name = split_url(queue_url)
+        pool = ConnectionPool.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S
+        )
+        # Blocking pops (1 s at a time): an idle worker wakes as soon as a job is queued.
+        return RedisHuey(
+            name=f"talkies.{name}", connection_pool=pool, results=False, blocking=True, read_timeout=1
+        )
+    raise UnsupportedBackend(
+        f"queue URL {queue_url!r}: use sqlite:///path/queue.db or redis://host:port/db[?name=NAME]"
+    )
 
 
 class JobQueue:
@@ -54,8 +70,12 @@ class JobQueue:
         self.huey.enqueue(self._task.s(job_id, priority=priority))
 
     def pending_ids(self) -> set[str]:
-        """Job ids waiting in the queue (not the ones a worker has taken)."""
+        """Job ids of the messages waiting in the queue (not the ones a worker has taken)."""
         return {task.args[0] for task in self.huey.pending() if task.args}
+
+    def pending_count(self) -> int:
+        """Messages waiting in the queue (not the ones a worker has taken)."""
+        return self.huey.pending_count()
 
     def run_consumer(
         self,
@@ -63,10 +83,14 @@ class JobQueue:
         poll_interval_s: float,
         on_worker_start: Callable[[], None],
         parent_pid: int | None = None,
+        tied_to_parent: bool = True,
     ) -> None:
-        """Run `workers` worker processes until SIGINT (graceful) or SIGTERM (interrupt)."""
+        """Run `workers` worker processes until SIGINT (graceful) or SIGTERM (interrupt).
+        `tied_to_parent`: die with the parent process (the consumer of `talkies serve`); a
+        standalone `talkies worker` is not."""
         global _consumer_pid
-        die_with_parent(parent_pid)
+        if tied_to_parent:
+            die_with_parent(parent_pid)
         _consumer_pid = os.getpid()
         self.huey.on_startup("worker_start")(on_worker_start)
         consumer = _Consumer(

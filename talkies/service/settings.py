@@ -40,8 +40,13 @@ class Settings:
     workers: int = 1
     # Where the queue, job records, uploads and results live.
     data_dir: Path = field(default_factory=_default_data_dir)
-    # Queue backend URL; empty means SQLite in data_dir ("sqlite:///path/queue.db").
+    # Queue backend URL; empty means SQLite in data_dir ("sqlite:///path/queue.db"). With
+    # "redis://host:6379/0?name=NAME" API nodes and `talkies worker` machines share one queue
+    # and job store (`name`, default "talkies", separates deployments on one Redis).
     queue_url: str = ""
+    # Where uploads, inputs and results live: "file:///shared/path" (a directory every API node
+    # and worker mounts at the same path); empty means data_dir.
+    storage_url: str = ""
     # Accepted API keys (`Authorization: Key <key>`); empty disables authentication.
     api_keys: tuple[str, ...] = ()
     # Public base URL of this server (e.g. "https://talkies.example.com"), used in the URLs it
@@ -107,6 +112,19 @@ class Settings:
     def queue(self) -> str:
         """The queue backend URL, with the SQLite default filled in."""
         return self.queue_url or f"sqlite:///{self.data_dir / 'queue.db'}"
+
+    @property
+    def storage_root(self) -> Path:
+        """The directory of the file storage (from storage_url, default data_dir)."""
+        if not self.storage_url:
+            return self.data_dir
+        if not self.storage_url.startswith("file:///"):
+            raise InvalidOptionError(
+                f"storage URL is {self.storage_url!r}; use file:///absolute/path (a directory shared "
+                "by every API node and worker)",
+                field="storage_url",
+            )
+        return Path(self.storage_url.removeprefix("file://"))
 
     def require_safe_bind(self) -> None:
         """Refuse to expose an unauthenticated server beyond this machine."""

@@ -83,7 +83,11 @@ def submit(
         deadline,
         queue.webhook_url,
     )
-    job = ctx.store.add(new, now)
+    try:
+        job = ctx.store.add(new, now)
+    except BaseException:  # the backend is down: leave no input files behind
+        _drop_files(ctx, refs)
+        raise
     ctx.queue.enqueue(job.id, job.priority)
     return job
 

@@ -1,7 +1,8 @@
 """Worker processes: take a job id from the queue, render it with the engine, record the outcome.
 
-A worker first *claims* the job in the job store (IN_QUEUE -> IN_PROGRESS, attempt + 1); a job
-that was cancelled, already ran, or was claimed by someone else is skipped, so a duplicate
+A worker first *claims* the job at the head of the job store's queue (IN_QUEUE -> IN_PROGRESS,
+attempt + 1) atomically, so two workers never get the same job; a message that finds the queue
+empty (its job was cancelled, or already run for another message) does nothing, so a duplicate
 queue entry is harmless. While it renders, a heartbeat thread marks the job alive; the API
 process re-queues a job whose heartbeat stops (the worker died) and gives up after
 `max_attempts`. Every write of the outcome is fenced by the attempt number, so a worker that
@@ -44,12 +45,15 @@ def load_engine(spec: str) -> Engine:
     return getattr(importlib.import_module(module), name or "animate")
 
 
-def run_workers(settings: Settings, parent_pid: int | None = None) -> None:
-    """Entry point of the consumer process: run `settings.workers` worker processes."""
+def run_workers(settings: Settings, parent_pid: int | None = None, standalone: bool = False) -> None:
+    """Entry point of the consumer process: run `settings.workers` worker processes, as a child
+    of `talkies serve` (dies with it) or `standalone` (`talkies worker`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
     runner = Runner(settings)
     runner.ctx = Context.open(settings, handler=runner.run)
-    runner.ctx.queue.run_consumer(settings.workers, settings.poll_interval_s, runner.warm_up, parent_pid)
+    runner.ctx.queue.run_consumer(
+        settings.workers, settings.poll_interval_s, runner.warm_up, parent_pid, tied_to_parent=not standalone
+    )
 
 
 class Runner:
@@ -69,10 +73,15 @@ class Runner:
         self._engine = load_engine(self.settings.engine)
 
     def run(self, job_id: str) -> None:
+        """Handle one queue message (sent for `job_id`): run the job at the head of the queue.
+
+        Messages and jobs are one to one in number, not necessarily in order (two API
+        requests may write their jobs and send their messages in opposite orders), so taking
+        the head keeps the start order equal to the queue positions clients were told."""
         store = self.ctx.store
-        job = store.claim(job_id, self.name, time.time())
+        job = store.claim_next(self.name, time.time())
         if job is None:
-            return  # cancelled, finished, or taken by another worker
+            return  # nothing queued: the job was cancelled, finished, or taken by another worker
         try:
             with _heartbeat(store, job, self.settings.heartbeat_s):
                 outcome = self._attempt(job)

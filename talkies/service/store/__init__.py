@@ -31,9 +31,16 @@ __all__ = [
 
 
 def open_store(queue_url: str, data_dir: Path) -> JobStore:
-    """The job store that goes with a queue backend: SQLite beside the SQLite queue."""
+    """The job store that goes with a queue backend: SQLite beside the SQLite queue, or the
+    same Redis server (and `name`) as the Redis queue."""
     if queue_url.startswith("sqlite:"):
         return SqliteJobStore(Path(data_dir) / "jobs.db")
+    if queue_url.startswith(("redis:", "rediss:", "unix:")):
+        from talkies.service.store.redis import RedisJobStore
+
+        return RedisJobStore.from_queue_url(queue_url)
     from talkies.service.errors import UnsupportedBackend
 
-    raise UnsupportedBackend(f"queue URL {queue_url!r}: only sqlite:/// is supported so far")
+    raise UnsupportedBackend(
+        f"queue URL {queue_url!r}: use sqlite:///path/queue.db or redis://host:port/db[?name=NAME]"
+    )

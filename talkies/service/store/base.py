@@ -1,11 +1,14 @@
 """Job state shared by the API and the workers: what a job is, and the store interface.
 
-Huey moves job ids from the API to a worker; everything a client can ask about a job (status,
-queue position, logs, result, cancellation) lives here instead, in storage that every API
-process and worker can reach. SQLite is the embedded implementation; a Redis one can sit
-behind the same interface. Every state change is one atomic compare-and-set, so any number of
-processes may call these methods concurrently, and writes of a worker that lost its job (its
-attempt number no longer matches) are ignored.
+Huey carries one message per queued job from the API to the workers; everything a client can
+ask about a job (status, queue position, logs, result, cancellation) lives here instead, in
+storage that every API process and worker can reach. A worker that receives a message claims
+the job at the head of this store's queue (claim_next), so the queue position a client is told
+is exactly the order jobs start in, whatever order the queue delivers its messages in.
+SQLite is the embedded implementation, Redis (store/redis.py) the one for many machines;
+tests/service/test_store.py holds both to the same contract. Every state change is one atomic
+compare-and-set, so any number of processes may call these methods concurrently, and writes of
+a worker that lost its job (its attempt number no longer matches) are ignored.
 """
 
 from __future__ import annotations
@@ -98,6 +101,11 @@ class JobStore(Protocol):
 
     def claim(self, job_id: str, worker: str, now: float) -> Job | None:
         """IN_QUEUE -> IN_PROGRESS for one worker; None if the job is not queued any more."""
+        ...
+
+    def claim_next(self, worker: str, now: float) -> Job | None:
+        """Claim the job at the head of the queue (position 0), or None if none is queued.
+        Workers start jobs this way, so queue positions are exactly the order jobs start in."""
         ...
 
     def heartbeat(self, job_id: str, attempt: int, now: float) -> bool: ...

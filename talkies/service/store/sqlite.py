@@ -133,6 +133,20 @@ class SqliteJobStore:
             ).rowcount
         return self.get(job_id) if changed else None
 
+    def claim_next(self, worker: str, now: float) -> Job | None:
+        with self._tx() as db:
+            row = db.execute(
+                "select id from jobs where status = 'IN_QUEUE' order by priority desc, seq limit 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "update jobs set status = 'IN_PROGRESS', attempts = attempts + 1, worker = ?,"
+                " started_at = ?, heartbeat_at = ? where id = ?",
+                (worker, now, now, row[0]),
+            )
+        return self.get(row[0])
+
     def heartbeat(self, job_id: str, attempt: int, now: float) -> bool:
         with self._tx() as db:
             return bool(
