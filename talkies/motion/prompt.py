@@ -209,7 +209,8 @@ _DIRECTION = {stem(w): d for d, words in _DIRECTION_WORDS.items() for w in words
 _NEGATE, _LOOK, _BROW, _RAISE = map(_stems, (_NEGATE_WORDS, _LOOK_WORDS, _BROW_WORDS, _RAISE_WORDS))
 _IN, _OUT, _STATIC, _FILLER = map(_stems, (_IN_WORDS, _OUT_WORDS, _STATIC_WORDS, _FILLER_WORDS))
 _CUE_STEMS = set(_MOOD_OF) | _stems("nod shake tilt zoom push pull") | _LOOK | _BROW | _RAISE
-_PUSH = _stems("push zoom dolly")
+_PUSH = _stems("push zoom dolly dollies")
+_CAMERA_VERBS = _PUSH | _stems("pull widen move come")
 
 # "then" and its kin start the next slot; "finally" puts what follows at the end; full stops
 # and semicolons only separate clauses.
@@ -345,7 +346,7 @@ def _read_clause(c: _Clause) -> tuple[list[Cue], list[str]]:
             add("action", f"tilt_{c.stems[j]}" if j is not None else "tilt", i, j)
         elif s in _LOOK and (j := c.find(i, _DIRECTION, 5)) is not None:
             add("action", f"look_{_DIRECTION[c.stems[j]]}", i, j)
-        elif s in _PUSH or s in ("pull", "widen", "mov", "move", "come"):
+        elif s in _CAMERA_VERBS:
             _camera(c, i, s, add)
         elif s in _STATIC and c.says("camera", "shot", "frame", "framing"):
             add("camera", "static", i, strength=1.0)
@@ -370,7 +371,7 @@ def _camera(c: _Clause, i: int, s: str, add) -> None:
     inward, outward = c.find(i, _IN, 3), c.find(i, _OUT, 3)
     about_camera = c.says("camera", "shot", "lens") or s in _PUSH
     if s in ("pull", "widen") or (outward is not None and (inward is None or outward < inward)):
-        if about_camera or s == "widen" or (s == "pull" and outward is not None):
+        if about_camera or s == "widen" or (s == "pull" and outward == i + 1):
             add("camera", "pull_out", i, outward)
     elif about_camera and (inward is not None or s in _PUSH):
         add("camera", "push_in", i, inward)
