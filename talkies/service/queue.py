@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler, Worker
 
 from talkies.service.errors import UnsupportedBackend
@@ -43,8 +43,9 @@ def open_huey(queue_url: str) -> Huey:
         pool = ConnectionPool.from_url(
             url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S
         )
-        # Blocking pops (1 s at a time): an idle worker wakes as soon as a job is queued.
-        return RedisHuey(
+        # A sorted set by priority (Huey's Redis list cannot take priorities); blocking pops, 1 s
+        # at a time: an idle worker wakes as soon as a job is queued.
+        return PriorityRedisHuey(
             name=f"talkies.{name}", connection_pool=pool, results=False, blocking=True, read_timeout=1
         )
     raise UnsupportedBackend(
