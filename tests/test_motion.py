@@ -141,6 +141,54 @@ def test_long_pause_closes_the_mouth() -> None:
     assert track.get("jaw_open")[inside[2:-2]].max() < 0.01  # lips together, not just "small"
 
 
+def test_long_pause_rests_the_lips_lightly_pressed_not_hard() -> None:
+    # Lips that merely touch read as parted on a photo that smiles with teeth: a resting mouth
+    # presses them lightly together, and lets go as speech resumes.
+    speech = speech_of("AA:0.25 SIL:0.6 AA:0.25")
+    track = plan(speech)
+    pause, after = phone(speech, 2), phone(speech, 3)
+    press = track.get("lip_press")
+    inside = frames_in(track, pause.start_s + 0.05, pause.end_s - 0.05)
+    assert press[inside].min() >= 0.2 and press[inside].max() <= 0.8
+    assert press[frames_in(track, after.start_s + 0.05, after.end_s - 0.05)].max() < 0.05
+
+
+def _with_dip(speech: SpeechTrack, start_s: float, end_s: float, level: float) -> SpeechTrack:
+    """The track with its loudness dropped to `level` over [start_s, end_s), voiced there
+    (a murmur, like an /m/)."""
+    loud, voicing = speech.loudness.copy(), speech.voicing.copy()
+    t = np.arange(loud.size) * speech.hop_s
+    inside = (t >= start_s) & (t < end_s)
+    loud[inside], voicing[inside] = level, 1.0
+    return dataclasses.replace(speech, loudness=loud, voicing=voicing)
+
+
+@pytest.mark.parametrize("hidden", ["K", "SIL", "UW"])
+def test_a_deep_loudness_dip_closes_the_lips_where_the_recogniser_heard_no_bilabial(hidden: str) -> None:
+    # "picture" heard as "k-icture", the "m" of "me" heard as a short silence, the "m" of
+    # "moon" swallowed by its vowel: the dip in loudness still says the lips may have closed.
+    spec = "AA:0.25 UW:0.3 AA:0.25" if hidden == "UW" else f"AA:0.25 {hidden}:0.08 AA:0.25"
+    speech = speech_of(spec)
+    middle = phone(speech, 2)
+    at = 0.5 * (middle.start_s + middle.end_s)
+    dipped = _with_dip(speech, at - 0.04, at + 0.04, 0.05)
+    window = frames_in(dipped_track := plan(dipped), at - 0.08, at + 0.08)
+    assert aperture(dipped_track)[window].min() < 0.05
+    if hidden != "SIL":  # (a synthetic silence is itself a dip, though unvoiced)
+        assert plan(speech).get("lip_press")[window].max() < 0.05  # no dip, no closure
+
+
+def test_a_dip_on_a_sound_that_cannot_hide_a_bilabial_leaves_the_lips_alone() -> None:
+    # "s" and "f" are quiet too, but the lips cannot be shut while making them; and a short
+    # unvoiced gap between vowels is any stop, where the mouth shape holds.
+    speech = speech_of("AA:0.25 S:0.08 AA:0.25")
+    s = phone(speech, 2)
+    track = plan(_with_dip(speech, s.start_s, s.end_s, 0.05))
+    assert track.get("lip_press")[frames_in(track, s.start_s - 0.1, s.end_s + 0.1)].max() < 0.05
+    gap = speech_of("AA:0.25 SIL:0.08 AA:0.25")
+    assert plan(gap).get("lip_press")[frames_in(track, s.start_s - 0.1, s.end_s + 0.1)].max() < 0.05
+
+
 def test_clip_starts_and_ends_with_the_mouth_closed() -> None:
     rows = [("SIL", 0.0, 0.15), ("AA", 0.15, 0.45), ("SIL", 0.45, 0.6)]  # edge pauses under 350 ms
     track = plan(synthetic_speech(phones_of(rows), 0.6))

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 
 from talkies import face, render
+from talkies.render.expressions import BASES
+from talkies.render.frame import basis_weights
 from talkies.render.harmonic import edge_graph, harmonic_fill
 from talkies.tracks import MotionTrack, PortraitRig
 
@@ -106,6 +108,25 @@ def test_neutral_frame_closes_the_photo_smile_and_keeps_the_rest(rig: PortraitRi
     assert lip_gap_px(render_one(rig, jaw_open=1.0)) > 1.5 * photo_gap
     far = far_background(rig, 20)
     np.testing.assert_array_equal(neutral[far], rig.image[far])
+
+
+def test_resting_lips_meet_over_the_teeth_and_small_openings_show(rig: PortraitRig) -> None:
+    """jaw_open = 0: the lips rest lightly pressed together (lips that merely touch read as
+    parted a hair once the video is compressed), with no teeth or dark seam between them; the
+    press lets go as soon as the jaw opens, and a fifth of the widest opening is clearly open."""
+    press = BASES.index("press")
+    assert 0.2 <= basis_weights({})[press] <= 0.5
+    assert basis_weights({"jaw_open": 0.1})[press] == 0.0
+    assert basis_weights({"jaw_open": 0.5, "lip_press": 1.0})[press] == 1.0
+    box = mouth_box(rig)
+    neutral = render_one(rig)
+    teeth = lambda img: int((img[box].min(axis=2) > 200).sum())  # noqa: E731
+    assert teeth(neutral) <= teeth(render_one(rig, lip_press=1.0)) + 2
+    assert dark_pixels(neutral, box) == 0
+    widest = lip_gap_px(render_one(rig, jaw_open=1.0))
+    assert lip_gap_px(neutral) < 0.05 * widest
+    assert lip_gap_px(render_one(rig, jaw_open=0.2)) > 0.4 * widest
+    assert lip_gap_px(render_one(rig, jaw_open=0.6)) < 0.85 * widest  # and still grows after
 
 
 def test_background_far_from_the_person_stays_still(rig: PortraitRig) -> None:

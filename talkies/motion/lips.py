@@ -8,6 +8,14 @@ abrupt). Video only samples this, so the plan is frame-aware: each closure must 
 least one frame near the phone, and it must not shut the frame that shows the middle of a
 neighbouring open vowel (a short "a" before "m" must still be seen open). Where both cannot
 be had, the closure wins: a missing p/b/m is the more visible lip-sync error.
+
+The recogniser misses many bilabials (a "p" heard as "k", an "m" heard as part of the vowel
+or as a short silence), so the acoustics get a vote too (`acoustic_closures`): a stop closure is
+a short, deep dip in loudness between two louder sounds, and an /m/ is a voiced murmur that is
+just as quiet on the (A-weighted) loudness scale. Where such a dip falls on a phone that could
+hide a bilabial (a short silence inside speech, a velar stop, a vowel that is not an open one),
+the lips close there as well. Closing briefly on a "k" or an "n" is a far smaller visual error
+than a "p" the lips never make.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from talkies.motion import timeline
+from talkies.motion import timeline, visemes
 from talkies.motion.visemes import BILABIALS, OPEN_VOWELS
 from talkies.tracks import Phone, SpeechTrack
 
@@ -26,6 +34,24 @@ RELEASE_S = 0.03  # and open again this fast after the release
 BILABIAL_TRUST = 0.4  # evidence (confidence or an acoustic dip) needed to force a closure
 MAX_CLOSURE_S = 0.15  # at very low frame rates a closure still may not swallow a word
 MARGIN_S = 0.003  # keep a protected frame this far from any closure
+# Acoustic closures: a dip at least DIP_DEPTH below the softer of the loudest points within
+# DIP_REACH_S either side, both of which must be speech (SPEECH_LEVEL or louder); the closure
+# spans the part of the dip below its half depth, at least DIP_MIN_S and at most DIP_MAX_S.
+DIP_DEPTH = 0.6
+DIP_REACH_S = 0.15
+SPEECH_LEVEL = 0.25
+DIP_MIN_S = 0.03
+DIP_MAX_S = 0.15
+ACOUSTIC_TRUST = 0.6
+# Phones that may hide a bilabial the recogniser missed: silence (a stop closure heard as a
+# gap), velar stops (p and k closures sound alike), nasals, and vowels other than open ones
+# (an /m/ murmur swallowed by its vowel, as in "moon"). A silence shorter than SHORT_GAP_S
+# counts only when voiced (a murmur): an unvoiced gap that short is any stop, and there the
+# mouth shape holds (design.md).
+MAY_HIDE = frozenset({"SIL", "K", "G", "N", "NG"})
+_OPENING = frozenset(visemes.DIPHTHONGS)  # diphthongs start open
+SHORT_GAP_S = 0.12
+VOICED = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,7 +69,8 @@ def closure_curve(phones: list[Phone], speech: SpeechTrack, fine_s: np.ndarray, 
     loud = timeline.loudness_profile(speech, fine_s, sigma_s=0.01)
     protected = _protected(phones, frames)
     closure = np.zeros(fine_s.size)
-    for phone in phones:
+    found = acoustic_closures(phones, speech, fine_s, loud)
+    for phone in [*phones, *found]:
         if phone.label not in BILABIALS or _evidence(phone, loud, fine_s) < BILABIAL_TRUST:
             continue
         before, after = _barriers(phone, protected)
@@ -110,3 +137,54 @@ def _evidence(phone: Phone, loud: np.ndarray, times_s: np.ndarray) -> float:
         return phone.confidence
     dip = 1.0 - loud[inside].min() / loud[around].max()
     return max(phone.confidence, float(dip))
+
+
+def acoustic_closures(
+    phones: list[Phone], speech: SpeechTrack, fine_s: np.ndarray, loud: np.ndarray
+) -> list[Phone]:
+    """Likely bilabials the phones do not name: ("P", start, end, ACOUSTIC_TRUST) over each
+    deep loudness dip between two stretches of speech that falls on a phone in MAY_HIDE or a
+    vowel that is not open, and is not already covered by a recognised p/b/m."""
+    if fine_s.size < 3:
+        return []
+    dt = float(fine_s[1] - fine_s[0])
+    reach = max(1, round(DIP_REACH_S / dt))
+    minima = np.flatnonzero((loud[1:-1] <= loud[:-2]) & (loud[1:-1] < loud[2:])) + 1
+    found: list[Phone] = []
+    for i in minima:
+        if found and fine_s[i] < found[-1].end_s:  # another minimum of the same dip
+            continue
+        before = float(loud[max(0, i - reach) : i + 1].max())
+        after = float(loud[i : i + reach + 1].max())
+        rim = min(before, after)
+        if rim < SPEECH_LEVEL or loud[i] > (1.0 - DIP_DEPTH) * rim:
+            continue
+        half = loud[i] + 0.5 * (rim - loud[i])
+        lo, hi = i, i
+        while lo > 0 and i - lo < reach and loud[lo - 1] < half:
+            lo -= 1
+        while hi < fine_s.size - 1 and hi - i < reach and loud[hi + 1] < half:
+            hi += 1
+        start, end = float(fine_s[lo]), float(fine_s[hi]) + dt
+        if end - start < DIP_MIN_S:
+            start, end = float(fine_s[i]) - DIP_MIN_S / 2, float(fine_s[i]) + DIP_MIN_S / 2
+        start = max(start, end - DIP_MAX_S)
+        voiced = float(timeline.sample(speech.voicing, speech.hop_s, fine_s[lo : hi + 1]).mean()) >= VOICED
+        if _may_hide(phones, float(fine_s[i]), start, end, voiced):
+            found.append(Phone("P", start, end, ACOUSTIC_TRUST))
+    return found
+
+
+def _may_hide(phones: list[Phone], at_s: float, start_s: float, end_s: float, voiced: bool) -> bool:
+    """Whether the phone under `at_s` could be a misheard bilabial (see MAY_HIDE; `voiced`:
+    the dip is voiced), and no recognised p/b/m lies within 30 ms of [start_s, end_s]."""
+    near = [p for p in phones if p.end_s > start_s - 0.03 and p.start_s < end_s + 0.03]
+    if any(p.label in BILABIALS for p in near):
+        return False
+    under = [p for p in near if p.start_s <= at_s < p.end_s]
+    if not under:
+        return True
+    label = under[0].label
+    if timeline.is_silence(label):
+        return voiced or under[0].end_s - under[0].start_s >= SHORT_GAP_S
+    return label in MAY_HIDE or (visemes.is_vowel(label) and label not in OPEN_VOWELS | _OPENING)

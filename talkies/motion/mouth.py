@@ -33,8 +33,12 @@ HOLD_PAUSE_S = 0.12  # shorter pauses hold the mouth shape
 CLOSE_PAUSE_S = 0.30
 RELAXED = visemes.REST  # a medium pause relaxes towards lips together, without getting there
 RELAX_STRENGTH = 2.0  # dominance of the relaxed shape in a pause of CLOSE_PAUSE_S
-CLOSE_RAMP_S = 0.05  # mouth closes this fast after speech stops ...
-OPEN_RAMP_S = 0.04  # ... and starts opening this early before speech resumes
+CLOSE_RAMP_S = 0.04  # mouth closes this fast as speech stops (half before, half after) ...
+OPEN_RAMP_S = 0.04  # ... and opens this fast as speech resumes
+OPEN_EARLY_S = 0.01  # starting this long before it (lips part just ahead of the sound)
+# A resting mouth has its lips together, lightly pressed so that they read as closed (not
+# parted a hair) however much the photo smiles: this much lip_press in a long pause.
+REST_PRESS = 0.6
 SHORT_PHONE_S = 0.05  # consonants shorter than this lose dominance (doubtful)
 TRUST_FLOOR = 0.5  # dominance multiplier of a phone of confidence 0
 SMOOTH_S = 0.015  # Gaussian sigma of the anti-flicker low-pass
@@ -67,8 +71,9 @@ def plan_mouth(speech: SpeechTrack, times_s: np.ndarray, fps: float, lead_s: flo
     mouth = _blend_acoustic(phone_path, speech, phones, fine)
     mouth = np.stack([timeline.smooth(c, SMOOTH_S, timeline.FINE_DT_S) for c in mouth.T], axis=1)
     mouth[:, 0] *= LOUDNESS_FLOOR + (1 - LOUDNESS_FLOOR) * timeline.loudness_profile(speech, fine)
-    mouth *= 1.0 - _closed_pauses(pauses, fine, speech.duration_s)[:, None]
-    mouth = _apply_closure(mouth, lips.closure_curve(phones, speech, fine, frames))
+    closed = _closed_pauses(pauses, fine, speech.duration_s)
+    mouth *= 1.0 - closed[:, None]
+    mouth = _apply_closure(mouth, lips.closure_curve(phones, speech, fine, frames), REST_PRESS * closed)
     mouth = np.clip(mouth, 0.0, 1.0)
     return {name: np.interp(frames.shown_s, fine, mouth[:, i]) for i, name in enumerate(CHANNELS)}
 
@@ -136,7 +141,7 @@ def _pause_segment(pause: timeline.Pause, duration_s: float) -> list[tuple]:
     growing with the length, or firm rest when long or at either end of the clip."""
     if _closes(pause, duration_s):
         return [
-            (pause.start_s, pause.end_s, visemes.REST, np.full(len(CHANNELS), 3.0), (0.02,) * 5, (0.02,) * 5)
+            (pause.start_s, pause.end_s, visemes.REST, np.full(len(CHANNELS), 3.0), (0.01,) * 5, (0.01,) * 5)
         ]
     if pause.duration_s < HOLD_PAUSE_S:
         return []
@@ -198,21 +203,22 @@ def _closed_pauses(pauses: list[timeline.Pause], times_s: np.ndarray, duration_s
     for pause in pauses:
         if not _closes(pause, duration_s):
             continue
-        rise = timeline.ramp(times_s, pause.start_s, CLOSE_RAMP_S) if pause.start_s > 0 else 1.0
+        rise = timeline.ramp(times_s, pause.start_s - CLOSE_RAMP_S / 2, CLOSE_RAMP_S)
+        rise = rise if pause.start_s > 0 else 1.0
         end = pause.end_s if pause.end_s < duration_s - 1e-6 else np.inf
-        fall = 1.0 - timeline.ramp(times_s, end - OPEN_RAMP_S, OPEN_RAMP_S)
+        fall = 1.0 - timeline.ramp(times_s, end - OPEN_EARLY_S, OPEN_RAMP_S)
         closed = np.maximum(closed, np.minimum(rise, fall))
     return closed
 
 
-def _apply_closure(mouth: np.ndarray, closure: np.ndarray) -> np.ndarray:
+def _apply_closure(mouth: np.ndarray, closure: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """Closed lips: press up, jaw and lower-lip tuck down; rounding may stay ("moon").
 
-    lip_press is the explicit closure alone: the blended press of the dominance model leaks
-    into the neighbouring vowels (a third pressed in the middle of "bob"), where it would
-    read as mumbling."""
+    lip_press is the explicit closure alone, or the light press of a resting mouth (`rest`)
+    where that is more: the blended press of the dominance model leaks into the neighbouring
+    vowels (a third pressed in the middle of "bob"), where it would read as mumbling."""
     out = mouth.copy()
-    out[:, 3] = closure
+    out[:, 3] = np.maximum(closure, rest)
     out[:, 0] *= 1.0 - closure
     out[:, 4] *= 1.0 - closure
     return out

@@ -38,6 +38,15 @@ _LIMITS = {
 _ZOOM_RANGE = (-0.2, 0.5)
 # Samples per pixel and axis where lips and lids are re-rendered exactly.
 _SUPERSAMPLE = 3
+# A mouth at rest (jaw_open 0) has its lips together and lightly pressed: without it, lips that
+# merely touch (the "close" basis) still read as parted a hair on a photo that smiles with
+# teeth showing. The light press fades out as the jaw opens to _SEAL_JAW.
+_REST_SEAL = 0.3
+_SEAL_JAW = 0.05
+# The jaw basis opens by jaw_open ** _JAW_GAMMA: a reduced vowel at a fifth of the widest
+# opening still shows the lips clearly parted (the face mesh, and the eye, read small openings
+# as smaller than they are and the widest ones as saturating), while 0 and 1 stay put.
+_JAW_GAMMA = 0.8
 
 
 def basis_weights(values: dict[str, float]) -> np.ndarray:
@@ -46,13 +55,14 @@ def basis_weights(values: dict[str, float]) -> np.ndarray:
     def unit(name: str, top: float = 1.0) -> float:
         return float(np.clip(values.get(name, 0.0), 0.0, top))
 
-    press, tuck = unit("lip_press"), unit("lip_tuck")
+    press, tuck, jaw = unit("lip_press"), unit("lip_tuck"), unit("jaw_open", 1.2)
+    seal = _REST_SEAL * (1.0 - _smoothstep(jaw / _SEAL_JAW))
     blink = {"right": unit("blink_right"), "left": unit("blink_left")}
     gaze_x, gaze_y = _limited(values, "gaze_x_deg"), _limited(values, "gaze_y_deg")
     weights = {
         "close": 1.0,
-        "jaw": unit("jaw_open", 1.2) * (1 - press) * (1 - 0.7 * tuck),
-        "press": press,
+        "jaw": jaw**_JAW_GAMMA * (1 - press) * (1 - 0.7 * tuck),
+        "press": max(press, seal),
         "round": unit("lip_round"),
         "wide": unit("lip_wide"),
         "tuck": tuck * (1 - press),
@@ -66,6 +76,11 @@ def basis_weights(values: dict[str, float]) -> np.ndarray:
         **{f"gaze_y_{s}": gaze_y * (1 - b) for s, b in blink.items()},
     }
     return np.array([weights[name] for name in BASES], np.float32)
+
+
+def _smoothstep(x: float) -> float:
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3 - 2 * x)
 
 
 def _limited(values: dict[str, float], name: str) -> float:
