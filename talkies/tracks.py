@@ -137,6 +137,7 @@ CURVES: dict[str, str] = {
     "brow_furrow": "0..1",
     "blink_left": "0..1, 1 = closed (the subject's left eye)",
     "blink_right": "0..1, 1 = closed",
+    "blink_others": "0..1, 1 = closed: both eyes of every other (silent) face in the photo",
     "gaze_x_deg": "degrees, + = subject looks to the image's right",
     "gaze_y_deg": "degrees, + = up",
     "head_yaw_deg": "degrees, + = face turns to the image's right",

@@ -7,6 +7,7 @@ add a likely blink in the pause after each phrase. A blink lasts 100-150 ms (up 
 closes faster than it opens, and about half never close fully. Video samples a blink only a
 few times, so each blink's peak is put on a frame: a 100 ms blink at 25 fps must not fall
 between two frames and vanish. Both eyes blink together, with small occasional differences.
+The other, silent faces of a photo (`blink_others`) blink on their own, at the resting rate.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class Blink:
 def plan_blinks(
     speech: SpeechTrack, times_s: np.ndarray, fps: float, rng: np.random.Generator, mods: Modifiers
 ) -> dict[str, np.ndarray]:
-    """{"blink_left", "blink_right"}: (len(times_s),) float64 0..1 at the frame times."""
+    """{"blink_left", "blink_right", "blink_others"}: (len(times_s),) float64 0..1 at the frame
+    times; blink_others is for the silent faces (drawn last, so the speaker's blinks do not
+    depend on it)."""
     talking = timeline.speaking(speech, times_s)
     peaks = _blink_times(speech, times_s, talking, rng, mods.blink_rate_scale)
     peaks = np.round(np.asarray(peaks) * fps) / fps  # land every peak on a frame
@@ -50,13 +53,25 @@ def plan_blinks(
         shape = _shape(times_s, blink)
         left = np.maximum(left, blink.depth * shape)
         right = np.maximum(right, blink.right_depth * shape)
-    return {"blink_left": left, "blink_right": right}
+    others = np.zeros(times_s.size)
+    silent = np.zeros(times_s.size, bool)
+    for t in (
+        np.round(np.asarray(_blink_times(None, times_s, silent, rng, mods.blink_rate_scale)) * fps) / fps
+    ):
+        blink = _draw_blink(rng, t)
+        others = np.maximum(others, blink.depth * _shape(times_s, blink))
+    return {"blink_left": left, "blink_right": right, "blink_others": others}
 
 
 def _blink_times(
-    speech: SpeechTrack, times_s: np.ndarray, talking: np.ndarray, rng: np.random.Generator, rate_scale: float
+    speech: SpeechTrack | None,
+    times_s: np.ndarray,
+    talking: np.ndarray,
+    rng: np.random.Generator,
+    rate_scale: float,
 ) -> list[float]:
-    """Peak times: a gamma renewal process whose rate follows talking/rest, plus phrase ends."""
+    """Peak times: a gamma renewal process whose rate follows talking/rest, plus phrase ends
+    (none without `speech`: a silent face)."""
     end_s = float(times_s[-1]) if times_s.size else 0.0
     found: list[float] = []
     t = rng.uniform(0.3, 60.0 / REST_PER_MIN)
@@ -65,7 +80,7 @@ def _blink_times(
         is_talking = talking[min(int(np.searchsorted(times_s, t)), talking.size - 1)]
         per_min = (TALKING_PER_MIN if is_talking else REST_PER_MIN) * max(rate_scale, 1e-3)
         t += max(MIN_GAP_S, rng.gamma(GAMMA_SHAPE, 60.0 / per_min / GAMMA_SHAPE))
-    for pause in timeline.pauses(speech):
+    for pause in timeline.pauses(speech) if speech is not None else []:
         if pause.start_s > 0 and pause.duration_s >= PHRASE_PAUSE_S and rng.random() < PHRASE_END_CHANCE:
             candidate = pause.start_s + rng.uniform(0.05, 0.25)
             found = [b for b in found if abs(b - candidate) >= MIN_GAP_S]

@@ -23,10 +23,13 @@ from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
 
-IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.0, "head_roll_deg": 0.8}  # std of the idle drift
+IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.4, "head_roll_deg": 0.8}  # std of the idle drift
 TALK_GAIN = 1.6  # drift grows this much while speaking
-NOD_DEG = 2.5  # chin-down of a nod on the strongest accent
-NOD_WIDTH_S = 0.6
+# While speaking a livelier (0.3-0.9 Hz) part joins the drift, this share of the idle size: most
+# of all in pitch, where speech-timed head motion mostly is.
+TALK_LIVELY = {"head_yaw_deg": 0.5, "head_pitch_deg": 1.3, "head_roll_deg": 0.35}
+NOD_DEG = 3.0  # chin-down of a nod on the strongest accent
+NOD_WIDTH_S = 0.7
 NOD_MIN_STRENGTH = 0.45  # weaker accents do not nod
 NOD_CHANCE = 0.7  # and not every strong one does
 NOD_GAP_S = 0.9  # nor two within this time
@@ -64,7 +67,7 @@ def plan_head(
     for axis, (name, idle) in enumerate(IDLE_DEG.items()):
         slow = prosody.drift(rng, times_s, 0.04, 0.3)
         lively = prosody.drift(rng, times_s, 0.3, 0.9)
-        angle = idle * (slow * (1 + (TALK_GAIN - 1) * talk) + 0.35 * talk * lively)
+        angle = idle * (slow * (1 + (TALK_GAIN - 1) * talk) + TALK_LIVELY[name] * talk * lively)
         curves[name] = mods.head_scale * (angle + shifts[:, axis])
     curves["head_pitch_deg"] = curves["head_pitch_deg"] - mods.nod_scale * _nods(times_s, accents, rng)
     settle = timeline.ramp(times_s, 0.0, SETTLE_S)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from talkies.render.frame import render_frame
-from talkies.render.puppet import puppet_for
+from talkies.render.puppet import close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
 __all__ = ["frames"]
@@ -31,4 +31,5 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
     puppet = puppet_for(rig, turbo)
     curves = {name: np.asarray(curve, np.float64) for name, curve in track.curves.items()}
     for i in range(track.n_frames):
-        yield render_frame(puppet, {name: float(curve[i]) for name, curve in curves.items()})
+        values = {name: float(curve[i]) for name, curve in curves.items()}
+        yield close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink

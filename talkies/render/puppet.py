@@ -2,6 +2,15 @@
 
 The `Puppet` is built lazily on the first `frames()` call and cached in `rig.extras`, so the
 per-frame work is only: weights -> vertex positions -> warp map -> remap -> mouth painting.
+
+The other, silent faces of a photo get no mesh, only their eyes (`SilentEye`): they blink
+(the `blink_others` curve) by a column-wise vertical warp of a small box round each eye. Per
+column, the skin above the upper lid stretches down as the lid margin moves to where the lids
+meet, the visible eye is squeezed between the moving margins, the skin below the lower lid
+stretches up. The map is monotonic (nothing folds) and is the identity at the eye corners,
+where the margins already meet, and at the box's edges, so no seam can show. It reads the
+frame already rendered, after the eye's share of the torso motion and zoom is applied to the
+lid geometry, so the blink rides on the breathing body.
 """
 
 from __future__ import annotations
@@ -67,7 +76,27 @@ class Puppet:
     groups: dict
     mouth: MouthKit
     iod: float
+    silent_eyes: tuple[SilentEye, ...] = ()
     cache: dict = field(default_factory=dict, compare=False)
+
+
+# Where a silent face's closed lids meet, as a fraction of the opening from the upper lid down.
+_SILENT_LID_MEET = 0.8
+
+
+@dataclass(frozen=True)
+class SilentEye:
+    """One eye of a silent face. xs: (k,) float32 pixel columns along the eye (corner to
+    corner, a margin beyond each); upper / lower: (k,) lid margin rows there (equal outside the
+    corners); top / bottom: rows of the box the blink may touch; body: (2,) the torso sway and
+    breath weights at the eye."""
+
+    xs: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    top: float
+    bottom: float
+    body: np.ndarray
 
 
 def puppet_for(rig: PortraitRig, turbo: bool) -> Puppet:
@@ -117,7 +146,92 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
             rig.image, rig.landmarks, groups, rig.extras["masks"], rig.extras["mouth"], mesh.down
         ),
         iod=iod,
+        silent_eyes=tuple(
+            eye for other in rig.other_faces for eye in _silent_eyes(other, groups, sway_w, breath_w)
+        ),
     )
+
+
+def _silent_eyes(landmarks: np.ndarray, groups: dict, sway_w: np.ndarray, breath_w: np.ndarray):
+    """The two SilentEyes of a face's (478, 3) landmarks."""
+    eyes = []
+    for side in ("right", "left"):
+        upper = landmarks[list(groups[f"{side}_eye_upper"]), :2].astype(np.float64)
+        lower = landmarks[list(groups[f"{side}_eye_lower"]), :2].astype(np.float64)
+        width = float(np.ptp(upper[:, 0]))
+        height = float(np.max(lower[:, 1]) - np.min(upper[:, 1]))
+        if width < 4 or height <= 0:
+            continue  # too small or degenerate to blink visibly
+        xs = np.arange(
+            np.floor(upper[:, 0].min() - 0.3 * width), np.ceil(upper[:, 0].max() + 0.3 * width) + 1
+        )
+        up = np.interp(xs, *upper[np.argsort(upper[:, 0])].T)
+        lo = np.interp(xs, *lower[np.argsort(lower[:, 0])].T)
+        centre = (upper.mean(axis=0) + lower.mean(axis=0)) / 2
+        eyes.append(
+            SilentEye(
+                xs=xs.astype(np.float32),
+                upper=up.astype(np.float32),
+                lower=np.maximum(lo, up).astype(np.float32),
+                top=float(up.min() - 1.5 * height),
+                bottom=float(lo.max() + 0.8 * height),
+                body=_weights_at(sway_w, breath_w, centre[:1], centre[1:]).reshape(2),
+            )
+        )
+    return eyes
+
+
+def close_silent_eyes(p: Puppet, frame: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    """Blink the silent faces' eyes in `frame` (in place, and returned) by `blink_others`
+    (0 open .. 1 closed), following the torso motion and zoom of the frame's `values`."""
+    closure = float(np.clip(values.get("blink_others", 0.0), 0.0, 1.0))
+    if closure <= 0 or not p.silent_eyes:
+        return frame
+    height, width = frame.shape[:2]
+    sway = float(np.clip(values.get("torso_sway_px", 0.0), -40.0, 40.0))
+    breath = float(np.clip(values.get("breath", 0.0), -1.0, 1.0))
+    zoom = float(np.clip(values.get("zoom", 0.0), -0.2, 0.5))
+    centre = p.face_centre.astype(np.float64)
+    for eye in p.silent_eyes:
+        shift = body.body_displacement(sway, breath, height, eye.body[:1], eye.body[1:]).reshape(2)
+
+        def place(x, y, shift=shift):  # where a photo point is in this frame
+            return centre[0] + (1 + zoom) * (x + shift[0] - centre[0]), centre[1] + (1 + zoom) * (
+                y + shift[1] - centre[1]
+            )
+
+        x0, top = place(eye.xs[0], eye.top)
+        x1, bottom = place(eye.xs[-1], eye.bottom)
+        x0, x1 = max(0, int(np.floor(x0))), min(width, int(np.ceil(x1)) + 1)
+        y0, y1 = max(0, int(np.floor(top))), min(height, int(np.ceil(bottom)) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        cols = np.arange(x0, x1, dtype=np.float64)
+        photo_x = (cols - centre[0]) / (1 + zoom) + centre[0] - shift[0]
+        _, upper = place(photo_x, np.interp(photo_x, eye.xs, eye.upper))
+        _, lower = place(photo_x, np.interp(photo_x, eye.xs, eye.lower))
+        patch = frame[y0:y1, x0:x1].astype(np.float32)
+        map_y = _lid_map(np.arange(y0, y1, dtype=np.float64), upper, lower, closure, y0, y1 - 1)
+        map_x = np.ascontiguousarray(np.broadcast_to(np.arange(x1 - x0, dtype=np.float32), map_y.shape))
+        moved = cv2.remap(patch, map_x, map_y - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frame[y0:y1, x0:x1] = np.clip(moved + 0.5, 0, 255).astype(np.uint8)
+    return frame
+
+
+def _lid_map(
+    rows: np.ndarray, upper: np.ndarray, lower: np.ndarray, closure: float, top: float, bottom: float
+):
+    """(len(rows), len(upper)) source row of each output pixel: the column-wise lid warp (see
+    module docstring). rows: output rows; upper / lower: lid rows per column at rest."""
+    meet = upper + _SILENT_LID_MEET * (lower - upper)
+    new_upper = upper + closure * (meet - upper)
+    new_lower = lower - closure * (lower - meet)
+    y = rows[:, None]
+    above = top + (y - top) * (upper - top) / np.maximum(new_upper - top, 1e-6)
+    gap = np.maximum(new_lower - new_upper, 1e-6)
+    inside = upper + (y - new_upper) * (lower - upper) / gap
+    below = lower + (y - new_lower) * (bottom - lower) / np.maximum(bottom - new_lower, 1e-6)
+    return np.where(y <= new_upper, above, np.where(y >= new_lower, below, inside)).astype(np.float32)
 
 
 def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
@@ -190,4 +304,4 @@ def _triangles_touching(triangles: np.ndarray, vertices: np.ndarray) -> np.ndarr
     return np.flatnonzero(np.isin(triangles, vertices).any(axis=1))
 
 
-__all__ = ["BASES", "Puppet", "puppet_for"]
+__all__ = ["BASES", "Puppet", "SilentEye", "close_silent_eyes", "puppet_for"]
