@@ -83,6 +83,11 @@ def test_sigterm_puts_the_running_job_back_and_stops_every_process(tmp_path: Pat
         assert server.proc is not None
         below = descendants(server.proc.pid)
         assert server.stop() == 128 + 15, server.log_tail()
+        # multiprocessing's resource tracker (a child of the server) exits when it sees the
+        # server gone, or dies with the group kill of stop(): give it a moment under load.
+        deadline = time.monotonic() + 3
+        while any(alive(pid) for pid in below) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not [pid for pid in below if alive(pid)], "an orderly stop stops every process"
         assert "stopping the workers" in server.log_tail() and "workers stopped" in server.log_tail()
 

@@ -291,9 +291,23 @@ class RedisJobStore:
         args = [self.prefix, job.id, job.priority, repr(now), _num(job.start_deadline), json.dumps(fields)]
         if not self._add(args=args):
             raise ValueError(f"job {job.id} already exists")
-        added = self.get(job.id)
-        assert added is not None
-        return added
+        return Job(
+            id=job.id,
+            endpoint=job.endpoint,
+            payload=job.payload,
+            status="IN_QUEUE",
+            priority=job.priority,
+            created_at=now,
+            start_deadline=job.start_deadline,
+            webhook_url=job.webhook_url,
+            started_at=None,
+            finished_at=None,
+            attempts=0,
+            worker=None,
+            heartbeat_at=None,
+            cancel_requested=False,
+            outcome=None,
+        )
 
     def get(self, job_id: str) -> Job | None:
         return _job(job_id, self.r.hgetall(self._key("job", job_id)))
