@@ -168,7 +168,7 @@ def test_a_deep_loudness_dip_closes_the_lips_where_the_recogniser_heard_no_bilab
     # "picture" heard as "k-icture", the "m" of "me" heard as a short silence, the "m" of
     # "moon" swallowed by its vowel: the dip in loudness still says the lips may have closed.
     spec = "AA:0.25 UW:0.3 AA:0.25" if hidden == "UW" else f"AA:0.25 {hidden}:0.08 AA:0.25"
-    speech = speech_of(spec)
+    speech = speech_of(spec, confidence=0.75)
     middle = phone(speech, 2)
     at = 0.5 * (middle.start_s + middle.end_s)
     dipped = _with_dip(speech, at - 0.04, at + 0.04, 0.05)
@@ -176,6 +176,13 @@ def test_a_deep_loudness_dip_closes_the_lips_where_the_recogniser_heard_no_bilab
     assert aperture(dipped_track)[window].min() < 0.05
     if hidden != "SIL":  # (a synthetic silence is itself a dip, though unvoiced)
         assert plan(speech).get("lip_press")[window].max() < 0.05  # no dip, no closure
+
+
+def test_a_dip_on_a_confidently_recognised_k_is_left_a_k() -> None:
+    speech = speech_of("AA:0.25 K:0.08 AA:0.25", confidence=0.95)
+    k = phone(speech, 2)
+    track = plan(_with_dip(speech, k.start_s, k.end_s, 0.05))
+    assert track.get("lip_press")[frames_in(track, k.start_s - 0.1, k.end_s + 0.1)].max() < 0.05
 
 
 def test_a_dip_on_a_sound_that_cannot_hide_a_bilabial_leaves_the_lips_alone() -> None:

@@ -52,6 +52,9 @@ MAY_HIDE = frozenset({"SIL", "K", "G", "N", "NG"})
 _OPENING = frozenset(visemes.DIPHTHONGS)  # diphthongs start open
 SHORT_GAP_S = 0.12
 VOICED = 0.5
+# A phone label this confident is seldom a misheard bilabial (0.9+: the right viseme class 95%
+# of the time, see audio/recognize.py); its dip is its own closure (a "k", an "n").
+SURE_LABEL = 0.85
 
 
 @dataclass(frozen=True)
@@ -187,4 +190,6 @@ def _may_hide(phones: list[Phone], at_s: float, start_s: float, end_s: float, vo
     label = under[0].label
     if timeline.is_silence(label):
         return voiced or under[0].end_s - under[0].start_s >= SHORT_GAP_S
+    if under[0].confidence >= SURE_LABEL:
+        return False
     return label in MAY_HIDE or (visemes.is_vowel(label) and label not in OPEN_VOWELS | _OPENING)
