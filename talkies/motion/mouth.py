@@ -11,8 +11,11 @@ languages, singing), the acoustic estimates of opening, spreading and rounding t
 Then the rules from design.md are applied explicitly, because a weighted mean alone cannot
 guarantee them:
   - pauses under 120 ms are transparent (the shape holds), 120-300 ms relax towards rest,
-    longer pauses close the mouth, with quick ramps so that the pause reads as closed;
-  - p/b/m close the lips fully, even when the phone is short (lips.py);
+    longer pauses close the mouth, lips lightly pressed (REST_PRESS: lips that merely touch
+    read as parted once the video is compressed), with quick ramps centred on the pause's
+    edges so that the whole pause reads as closed;
+  - p/b/m close the lips fully, even when the phone is short, and so do deep loudness dips
+    where the recogniser may have missed one (lips.py);
   - a light low-pass keeps any shape from lasting less than ~70 ms (no flicker);
   - loudness scales the opening, but only partly, so quiet vowels still open.
 """
