@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from talkies.service.fetch import Guard
 from talkies.service.files import FileStore
 from talkies.service.queue import JobQueue, open_huey
+from talkies.service.s3files import open_files
 from talkies.service.settings import Settings
 from talkies.service.store import JobStore, open_store
 
@@ -27,7 +28,7 @@ class Context:
         return cls(
             settings=settings,
             store=open_store(settings.queue, settings.data_dir),
-            files=FileStore(settings.storage_root),
+            files=open_files(settings.storage_url, settings.storage_root),
             queue=JobQueue(open_huey(settings.queue), handler),
             guard=Guard(settings.fetch_allow_private, settings.fetch_allow),
         )

@@ -73,6 +73,9 @@ class FileStore:
     def path(self, f: StoredFile) -> Path:
         return self.root / "files" / f.id / f.name
 
+    def read_bytes(self, f: StoredFile) -> bytes:
+        return self.path(f).read_bytes()
+
     def get(self, file_id: str) -> StoredFile | None:
         if not ID_PATTERN.match(file_id):
             return None

@@ -61,7 +61,7 @@ def load(ref: Ref, field: str, files: FileStore, guard: Guard, max_bytes: int, t
         stored = files.get(ref["file"])
         if stored is None:
             raise InputError(f"{field}: the uploaded file {ref['file']} has expired or was deleted", field)
-        return files.path(stored).read_bytes()
+        return files.read_bytes(stored)
     data = fetch(ref["url"], field, guard, max_bytes, timeout_s)
     sniff.check(field, data)
     return data

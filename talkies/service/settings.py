@@ -45,7 +45,8 @@ class Settings:
     # and job store (`name`, default "talkies", separates deployments on one Redis).
     queue_url: str = ""
     # Where uploads, inputs and results live: "file:///shared/path" (a directory every API node
-    # and worker mounts at the same path); empty means data_dir.
+    # and worker mounts at the same path), "s3://bucket/prefix[?endpoint_url=...&region=...]"
+    # (an S3-compatible bucket; credentials from the AWS_* variables), empty: data_dir.
     storage_url: str = ""
     # Accepted API keys (`Authorization: Key <key>`); empty disables authentication.
     api_keys: tuple[str, ...] = ()
@@ -115,13 +116,14 @@ class Settings:
 
     @property
     def storage_root(self) -> Path:
-        """The directory of the file storage (from storage_url, default data_dir)."""
-        if not self.storage_url:
+        """The directory of the file storage (from storage_url, default data_dir); with an
+        s3:// storage URL, the local directory of its scratch files and read cache."""
+        if not self.storage_url or self.storage_url.startswith("s3://"):
             return self.data_dir
         if not self.storage_url.startswith("file:///"):
             raise InvalidOptionError(
                 f"storage URL is {self.storage_url!r}; use file:///absolute/path (a directory shared "
-                "by every API node and worker)",
+                "by every API node and worker) or s3://bucket[/prefix]",
                 field="storage_url",
             )
         return Path(self.storage_url.removeprefix("file://"))
