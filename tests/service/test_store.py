@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
         yield opened
     finally:
         opened.flush()
-        assert opened.keys() == []
+        assert opened.own_keys() == []
 
 
 def add(store: JobStore, job_id: str, priority: str = "normal", **kw) -> None:
@@ -201,3 +201,12 @@ def test_concurrent_claims_hand_each_job_to_exactly_one_worker(store: JobStore) 
     assert sorted(claimed) == ids
     assert {job_id: names for job_id, names in claimed.items() if len(names) != 1} == {}
     assert all(store.get(job_id).attempts == 1 for job_id in ids)
+
+
+@pytest.mark.parametrize("store", ["redis"], indirect=True)
+def test_redis_drops_log_lines_of_a_job_that_is_gone(store: JobStore) -> None:
+    add(store, "a")
+    store.delete("a")
+    store.log("a", "late line from a worker")
+    assert store.logs("a") == []
+    assert [k for k in store.own_keys() if b":logs:" in k or b":job:" in k] == [], "nothing outlives the job"

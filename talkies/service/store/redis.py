@@ -134,6 +134,14 @@ return head[1]
 """
 )
 
+# ARGV: prefix, id, line (json). A line for a job that is gone (deleted, or lost with a Redis
+# restart) is dropped, so no log list outlives its job.
+_LOG = """
+local p, id = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'job:' .. id) == 0 then return 0 end
+return redis.call('RPUSH', p .. 'logs:' .. id, ARGV[3])
+"""
+
 # ARGV: prefix, id, attempt, now
 _HEARTBEAT = """
 local p, id = ARGV[1], ARGV[2]
@@ -244,7 +252,7 @@ class RedisJobStore:
         self._add, self._claim, self._claim_next = script(_ADD), script(_CLAIM), script(_CLAIM_NEXT)
         self._heartbeat, self._finish, self._requeue = script(_HEARTBEAT), script(_FINISH), script(_REQUEUE)
         self._cancel, self._delete = script(_CANCEL), script(_DELETE)
-        self._due, self._delivery_done = script(_DUE), script(_DELIVERY_DONE)
+        self._due, self._delivery_done, self._log = script(_DUE), script(_DELIVERY_DONE), script(_LOG)
 
     @classmethod
     def from_queue_url(cls, queue_url: str) -> RedisJobStore:
@@ -254,13 +262,13 @@ class RedisJobStore:
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
-    def keys(self) -> list[bytes]:
+    def own_keys(self) -> list[bytes]:
         """Every key of this store (for tests and `flush`)."""
         return list(self.r.scan_iter(match=self.prefix + "*", count=1000))
 
     def flush(self) -> None:
         """Delete everything this store holds (tests)."""
-        keys = self.keys()
+        keys = self.own_keys()
         for i in range(0, len(keys), 500):
             self.r.delete(*keys[i : i + 500])
 
@@ -333,7 +341,7 @@ class RedisJobStore:
 
     def log(self, job_id: str, message: str, level: str = "INFO") -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-        self.r.rpush(self._key("logs", job_id), json.dumps([message, level, stamp]))
+        self._log(args=[self.prefix, job_id, json.dumps([message, level, stamp])])
 
     def logs(self, job_id: str, after: int = 0) -> list[LogLine]:
         return [LogLine(*json.loads(raw)) for raw in self.r.lrange(self._key("logs", job_id), after, -1)]
