@@ -60,6 +60,20 @@ def test_orphaned_queued_job_is_queued_again(ctx: Context) -> None:
     assert ctx.queue.pending_ids() == {"lost"}
 
 
+def test_orphan_recovery_tops_messages_up_to_the_number_of_queued_jobs(ctx: Context) -> None:
+    """Workers run the queue head for any message, so only the count of messages matters."""
+    add(ctx, "a", time.time() - 60)
+    add(ctx, "b", time.time() - 60)
+    add(ctx, "fresh", time.time())  # young: never given a second message
+    ctx.queue.huey.flush()
+    ctx.queue.enqueue("a", 1)
+    ctx.queue.enqueue("fresh", 1)
+    maintenance.recover_orphans(ctx, time.time())
+    assert sorted(task.args[0] for task in ctx.queue.huey.pending()) == ["a", "b", "fresh"]
+    maintenance.recover_orphans(ctx, time.time())
+    assert ctx.queue.pending_count() == 3, "as many messages as queued jobs: nothing more to send"
+
+
 def test_retention_deletes_old_jobs_their_files_and_old_uploads(ctx: Context, tmp_path: Path) -> None:
     upload = ctx.files.put_bytes(png_bytes(), "up.png", "image/png")
     add(ctx, "old", 0.0)

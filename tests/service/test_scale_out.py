@@ -6,6 +6,7 @@ messages racing two worker machines."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import os
 import shutil
@@ -226,3 +227,17 @@ def test_s3_storage_shared_by_api_node_and_worker(tmp_path: Path, inputs: dict) 
     finally:
         cluster.close()
         moto.close()
+
+
+def test_worker_command_needs_a_redis_queue_and_a_worker(tmp_path: Path) -> None:
+    from talkies.errors import InvalidOptionError
+    from talkies.service.commands import run_worker
+
+    def args(**kw: object) -> argparse.Namespace:
+        base = {"storage_url": None, "workers": None, "data_dir": tmp_path, "engine": None}
+        return argparse.Namespace(**{**base, "fetch_allow_private": None, **kw})
+
+    with pytest.raises(InvalidOptionError, match=r"'sqlite:///x'.*needs a shared redis://"):
+        run_worker(args(queue_url="sqlite:///x"))
+    with pytest.raises(InvalidOptionError, match="workers is 0; it must be at least 1"):
+        run_worker(args(queue_url="redis://127.0.0.1:6379/0", workers=0))

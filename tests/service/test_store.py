@@ -210,3 +210,15 @@ def test_redis_drops_log_lines_of_a_job_that_is_gone(store: JobStore) -> None:
     store.log("a", "late line from a worker")
     assert store.logs("a") == []
     assert [k for k in store.own_keys() if b":logs:" in k or b":job:" in k] == [], "nothing outlives the job"
+
+
+def test_redis_queue_url_names_a_namespace_and_refuses_bad_ones() -> None:
+    from talkies.service.errors import UnsupportedBackend
+    from talkies.service.store.redis import split_url
+
+    assert split_url("redis://h:6379/2?name=prod") == ("redis://h:6379/2", "prod")
+    assert split_url("rediss://h/0?ssl_cert_reqs=none") == ("rediss://h/0?ssl_cert_reqs=none", "talkies")
+    with pytest.raises(UnsupportedBackend, match="'a b'"):
+        split_url("redis://h/0?name=a b")
+    with pytest.raises(UnsupportedBackend, match=r"sqlite:///path/queue\.db or redis://"):
+        open_store("postgres://h/db", Path("."))
