@@ -23,19 +23,20 @@ from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
 
-IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.4, "head_roll_deg": 0.8}  # std of the idle drift
+IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.7, "head_roll_deg": 0.8}  # std of the idle drift
 TALK_GAIN = 1.6  # drift grows this much while speaking
 # While speaking a livelier (0.3-0.9 Hz) part joins the drift, this share of the idle size: most
 # of all in pitch, where speech-timed head motion mostly is.
-TALK_LIVELY = {"head_yaw_deg": 0.5, "head_pitch_deg": 1.3, "head_roll_deg": 0.35}
+TALK_LIVELY = {"head_yaw_deg": 0.5, "head_pitch_deg": 0.8, "head_roll_deg": 0.35}
 NOD_DEG = 3.0  # chin-down of a nod on the strongest accent
 NOD_WIDTH_S = 0.7
-NOD_MIN_STRENGTH = 0.45  # weaker accents do not nod
-NOD_CHANCE = 0.7  # and not every strong one does
+NOD_MIN_STRENGTH = 0.35  # weaker accents do not nod
+NOD_CHANCE = 0.85  # and not every strong one does
 NOD_GAP_S = 0.9  # nor two within this time
 SHIFT_PAUSE_S = 0.8  # pauses longer than this may end in a postural shift
 SHIFT_DEG = 1.5  # std of a postural shift per axis
 SHIFT_S = 0.8  # how long a shift takes
+STEADY_S = 10.0  # from this clip length on, each drift is scaled to its nominal size exactly
 SETTLE_S = 1.0  # the first frame shows the photo's own pose; motion fades in over this
 LIMIT_DEG = {"head_yaw_deg": 7.0, "head_pitch_deg": 6.0, "head_roll_deg": 5.0}
 # Prompt actions (degrees at strength 1) and the limits of head pose with actions added.
@@ -65,8 +66,8 @@ def plan_head(
     shifts = _postural_shifts(speech, times_s, rng)
     curves = {}
     for axis, (name, idle) in enumerate(IDLE_DEG.items()):
-        slow = prosody.drift(rng, times_s, 0.04, 0.3)
-        lively = prosody.drift(rng, times_s, 0.3, 0.9)
+        slow = _steady(prosody.drift(rng, times_s, 0.04, 0.3), times_s)
+        lively = _steady(prosody.drift(rng, times_s, 0.3, 0.9), times_s)
         angle = idle * (slow * (1 + (TALK_GAIN - 1) * talk) + TALK_LIVELY[name] * talk * lively)
         curves[name] = mods.head_scale * (angle + shifts[:, axis])
     curves["head_pitch_deg"] = curves["head_pitch_deg"] - mods.nod_scale * _nods(times_s, accents, rng)
@@ -176,6 +177,16 @@ def _postural_shifts(speech: SpeechTrack, times_s: np.ndarray, rng: np.random.Ge
         offset += ease * (new_pose - pose)[None, :]
         pose = new_pose
     return offset
+
+
+def _steady(wave: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """A drift of exactly unit standard deviation over clips of STEADY_S or more: a handful of
+    random sinusoids can, by chance, nearly cancel over 30 s (a dead head for some seeds) or
+    pile up. Shorter clips keep the drift's nominal size (there a slow wave is a ramp)."""
+    if times_s.size < 2 or times_s[-1] - times_s[0] < STEADY_S:
+        return wave
+    std = float(np.std(wave))
+    return wave / std if std > 1e-9 else wave
 
 
 def _soft_knee(values: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
