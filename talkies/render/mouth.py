@@ -6,11 +6,12 @@ lip contours is repainted every frame from a small model in mouth coordinates: s
 inner lip corner to the other), t_up (pixels below the upper lip) and t_lo (pixels above the
 lower lip). In it: a dark oral cavity, darker at the back and in the corners; a tongue hint
 rising from the lower lip; the lower teeth when the jaw is well open; and the upper teeth
-hanging from the upper lip - the photo's own teeth, rectified once along the upper lip, when it
-shows them, otherwise drawn teeth lit like the face. Upper teeth hang from the upper lip (the
-skull), lower teeth and tongue ride on the lower lip (the jaw). Pixels inside the opening are
-replaced outright (whatever the warp put there, e.g. stretched teeth, never shows); its rim is
-antialiased and a soft shadow falls a pixel onto the lips.
+hanging from the upper lip - the photo's own teeth, rectified once along the upper lip and made
+one whole row (teeth in shade included), when it shows them, otherwise drawn teeth lit like the
+face. Upper teeth hang from the upper lip (the skull), lower teeth and tongue ride on the
+lower lip (the jaw). Pixels inside the opening are replaced outright (whatever the warp put
+there, e.g. stretched teeth, never shows); its rim is antialiased and a soft shadow falls a
+pixel onto the lips.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ _UPPER_TEETH = 0.11
 _LOWER_TEETH = 0.05
 # Relative widths of the teeth from the middle out (incisors, laterals, canines, premolars).
 _TOOTH_WIDTHS = (1.0, 0.78, 0.74, 0.66, 0.62)
+# Widest gap in the photo's row of teeth (a fraction of the mouth's width, about half a canine)
+# that is taken for shadow between teeth rather than a gap into the mouth.
+_ROW_GAP = 0.06
+# A tooth in shade: its brightness as a share of the photo's lit teeth (none .. fully a tooth),
+# and how much more saturated than them it may be (fully .. not at all).
+_SHADED_VALUE = (0.6, 0.72)
+_SHADED_SATURATION = (30.0, 60.0)
 # Gap (px) over which parted lips go from a shadowed seam to a dark cavity, and the gap (as a
 # fraction of the mouth's width) over which the teeth between them come into view.
 _PARTED_PX = (0.5, 3.0)
@@ -112,14 +120,55 @@ def _photo_teeth(image, landmarks, upper, lower, teeth_mask, down, rows_min: int
     map_x, map_y = where[..., 0].astype(np.float32), where[..., 1].astype(np.float32)
     rgb = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     alpha = cv2.remap(teeth_mask, map_x, map_y, cv2.INTER_LINEAR).astype(np.float32) / 255.0
-    alpha = np.clip(alpha * 1.6, 0, 1)
-    # The dark slits between teeth belong to the teeth (show the photo's pixels there, not the
-    # painted cavity); lone bright specks in the corners are not teeth.
-    alpha = cv2.morphologyEx(alpha, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    alpha = np.maximum(np.clip(alpha * 1.6, 0, 1), _shaded_teeth(rgb, alpha * 1.6))
+    # Lone bright specks in the corners are not teeth.
     alpha = cv2.morphologyEx(alpha, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     alpha = alpha * np.clip(depth[None, :] - t + 0.5, 0, 1)
     _hang_from_lip(rgb, alpha)
+    # Again after filling the row: a filled gap must not reach below the lower lip there.
+    alpha = _tooth_row(alpha) * np.clip(depth[None, :] - t + 0.5, 0, 1)
     return np.dstack([rgb, alpha]).astype(np.float32)
+
+
+def _shaded_teeth(rgb: np.ndarray, lit: np.ndarray) -> np.ndarray:
+    """(rows, 96) float32 0..1: the teeth in shade that the face's teeth mask misses.
+
+    Why: the mask wants pixels brighter than the skin, so teeth receding into the mouth's
+    corners, or shaded by the lip or a neighbour, drop out of it and would be painted over as
+    dark cavity (a missing tooth). Measured against the photo's own lit teeth instead (lit: the
+    mask's alpha, >= 1 where surely teeth), a tooth in shade is as pale as they are and not much
+    darker, while the cavity and the mouth's corners are dark and the lips red. Only down to the
+    lit teeth's typical length: below them lies the lower lip, which can be as pale.
+    """
+    solid = lit >= 1.0
+    if solid.sum() < 10:
+        return np.zeros(lit.shape, np.float32)
+    hsv = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.uint8), cv2.COLOR_RGB2HSV).astype(np.float32)
+    value, saturation = hsv[..., 2], hsv[..., 1]
+    value_ref, saturation_ref = float(np.median(value[solid])), float(np.median(saturation[solid]))
+    shaded = _linear(value / value_ref, *_SHADED_VALUE)
+    pale = 1.0 - _linear(saturation - saturation_ref, *_SHADED_SATURATION)
+    columns = solid.any(axis=0)
+    length = np.median(solid.shape[0] - np.argmax(solid[::-1, columns], axis=0))
+    return (shaded * pale * (np.arange(lit.shape[0])[:, None] < length)).astype(np.float32)
+
+
+def _tooth_row(alpha: np.ndarray) -> np.ndarray:
+    """The teeth alpha made a row of whole teeth: (rows, 96) float32 in, same out.
+
+    Why: where the photo's shading darkens part of a tooth (under the lip, beside a canine),
+    the alpha has a hole and the painted dark cavity would show through it as a missing tooth.
+    Upper teeth hang from the lip, so nothing behind them shows above a tooth: each column is
+    teeth from the lip down to its lowest tooth pixel. A gap in the row narrower than _ROW_GAP
+    is the photo's shadow between teeth, not a way into the mouth, so it is filled too (the
+    photo's own pixels show there, as dark as the photo has them, never the deeper cavity).
+    Partial alpha at the row's ends is kept, so the row still fades into the mouth's corners.
+    """
+    hanging = np.maximum.accumulate(alpha[::-1], axis=0)[::-1]
+    width = 2 * round(_ROW_GAP * _TEXTURE_COLUMNS / 2) + 1
+    padded = np.pad(hanging, ((0, 0), (width, width)))  # zeros: the row's ends stay where they are
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((1, width), np.uint8))
+    return np.ascontiguousarray(closed[:, width:-width])
 
 
 def _hang_from_lip(rgb: np.ndarray, alpha: np.ndarray, reach_px: float = 3.0) -> None:
@@ -222,6 +271,10 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     upper_rgba = _sample(kit.upper_teeth, s, t_up)
     teeth_show = _ramp(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
     return _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
+
+
+def _linear(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:
+    return np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
 
 
 def _ramp(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:
