@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
@@ -296,7 +297,8 @@ class RedisJobStore:
             "heartbeat_at": "",
             "outcome": "",
         }
-        args = [self.prefix, job.id, job.priority, repr(now), _num(job.start_deadline), json.dumps(fields)]
+        args: list[Any] = [self.prefix, job.id, job.priority, repr(now), _num(job.start_deadline)]
+        args.append(json.dumps(fields))
         if not self._add(args=args):
             raise ValueError(f"job {job.id} already exists")
         return Job(
@@ -318,11 +320,11 @@ class RedisJobStore:
         )
 
     def get(self, job_id: str) -> Job | None:
-        return _job(job_id, self.r.hgetall(self._key("job", job_id)))
+        return _job(job_id, cast("dict[bytes, bytes]", self.r.hgetall(self._key("job", job_id))))
 
     def position(self, job_id: str) -> int | None:
         rank = self.r.zrank(self._key("queue"), job_id)
-        return None if rank is None else int(rank)
+        return None if rank is None else int(cast(int, rank))
 
     def claim(self, job_id: str, worker: str, now: float) -> Job | None:
         changed = self._claim(args=[self.prefix, job_id, worker, repr(now)])
@@ -356,7 +358,7 @@ class RedisJobStore:
 
     def cancel(self, job_id: str, outcome: Outcome, now: float) -> CancelResult:
         found = self._cancel(args=[self.prefix, job_id, _outcome_text(outcome), repr(now)])
-        return found.decode()  # type: ignore[no-any-return]
+        return cast(CancelResult, found.decode())
 
     def stale(self, older_than: float) -> list[Job]:
         ids = self.r.zrangebyscore(self._key("running"), "-inf", f"({older_than!r}")
@@ -387,7 +389,8 @@ class RedisJobStore:
     def delivery_done(self, job_id: str, next_at: float | None) -> None:
         self._delivery_done(args=[self.prefix, job_id, _num(next_at)])
 
-    def _many(self, ids: list[bytes]) -> list[Job]:
+    def _many(self, ids: Any) -> list[Job]:
+        """The jobs of `ids` (bytes, as redis-py returns them) in one round trip."""
         pipe = self.r.pipeline(transaction=False)
         for job_id in ids:
             pipe.hgetall(self._key("job", job_id.decode()))
