@@ -1,9 +1,10 @@
-"""Head planner -> head_yaw_deg, head_pitch_deg, head_roll_deg.
+"""Head planner -> head_yaw_deg, head_pitch_deg, head_roll_deg (and gaze_x_deg, gaze_y_deg).
 
 Why it works this way. A still head looks dead, a jittery one looks broken. So the head is a
 sum of smooth, band-limited parts: a slow idle drift (a few sinusoids under 0.35 Hz, about
-1-2 degrees), livelier drift while speaking, short nods on the stronger accents (chin down and
-back, a squared-Hann gesture of ~0.6 s, smooth in speed and acceleration), and a postural
+1-2 degrees), livelier drift while speaking (most in pitch, where speech-timed head motion
+is), short nods on the stronger accents (chin down and back, a squared-Hann gesture of ~0.7 s,
+smooth in speed and acceleration), and a postural
 shift when speech resumes after a long pause. Everything is a smooth function of time, so it
 is the same at any frame rate, and a soft limit keeps the total within the few degrees that
 people actually move.
@@ -23,7 +24,7 @@ from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
 
-IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.7, "head_roll_deg": 0.8}  # std of the idle drift
+IDLE_DEG = {"head_yaw_deg": 1.5, "head_pitch_deg": 1.9, "head_roll_deg": 0.8}  # std of the idle drift
 TALK_GAIN = 1.6  # drift grows this much while speaking
 # While speaking a livelier (0.3-0.9 Hz) part joins the drift, this share of the idle size: most
 # of all in pitch, where speech-timed head motion mostly is.
