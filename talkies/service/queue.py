@@ -43,10 +43,16 @@ def open_huey(queue_url: str) -> Huey:
         pool = ConnectionPool.from_url(
             url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S
         )
-        # A sorted set by priority (Huey's Redis list cannot take priorities); blocking pops, 1 s
-        # at a time: an idle worker wakes as soon as a job is queued.
+        # A sorted set by priority (Huey's Redis list cannot take priorities), at the key
+        # huey.redis.talkies.NAME (clean_name=False keeps the '.' and '-' of the name); blocking
+        # pops, 1 s at a time: an idle worker wakes as soon as a job is queued.
         return PriorityRedisHuey(
-            name=f"talkies.{name}", connection_pool=pool, results=False, blocking=True, read_timeout=1
+            name=f"talkies.{name}",
+            connection_pool=pool,
+            results=False,
+            blocking=True,
+            read_timeout=1,
+            clean_name=False,
         )
     raise UnsupportedBackend(
         f"queue URL {queue_url!r}: use sqlite:///path/queue.db or redis://host:port/db[?name=NAME]"

@@ -110,6 +110,7 @@ def test_a_job_that_keeps_killing_workers_ends_with_a_clear_error(cluster: Clust
 def test_two_worker_machines_never_render_one_job_twice(cluster: Cluster, inputs: dict) -> None:
     second = cluster.worker(workers=2)
     queue = cluster.queue()
+    assert queue.huey.storage.queue_key == f"huey.redis.talkies.{cluster.name}", "as docs/deployment.md says"
     with cluster.apis[0].client() as c:
         ids = [submit(c, {**inputs, "prompt": "slow 4"}) for _ in range(24)]
         for request_id in ids:  # every message twice: both machines race for each job
