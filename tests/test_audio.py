@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from audio_reference import SPEECH_SHORT_WAV, SPEECH_WAV, parse
 from audio_synth import VOWELS, as_audio, silence, vowel
+from pocketsphinx import Decoder
 
 from talkies.audio import analyze_speech
-from talkies.audio.frames import resample_to
+from talkies.audio.decoders import Recogniser, recogniser, to_pcm
+from talkies.audio.frames import RATE_ASR, mono_16k, resample_to
 from talkies.audio.phoneset import PHONES, normalise, viseme_class
 from talkies.audio.recognize import chunk_bounds
 from talkies.tracks import Audio, SpeechTrack
@@ -163,6 +165,23 @@ def test_same_input_same_track_whatever_came_before(speech: SpeechTrack) -> None
     analyze_speech(as_audio(np.concatenate([silence(0.5), 0.3 * vowel(VOWELS["u"], 1.0)])))
     again = analyze_speech(short)
     assert first.phones == again.phones and np.array_equal(first.openness, again.openness)
+
+
+def test_aligner_taught_word_by_word_matches_the_full_dictionary() -> None:
+    """The aligner loads no dictionary and is given the pronunciations (every variant) of the
+    words it aligns; its phones must be exactly those of an aligner holding all of cmudict."""
+    rec = recogniser()
+    pcm = to_pcm(mono_16k(_load_example("speech.wav")))
+    words = rec.words(pcm)
+    assert rec._words.lookup_word("been(2)") and "been" in [w.label for w in words]  # a variant in play
+    full = Recogniser.__new__(Recogniser)
+    full._align = Decoder(samprate=RATE_ASR, loglevel="FATAL", lm=None, bestpath=False)
+    full._align_vocabulary = {w.label for w in words}  # all already in its dictionary
+    with rec.lock:
+        taught = rec.align(pcm, words)
+    assert taught and taught == full.align(pcm, words)
+    assert rec._align.lookup_word("been(2)") == rec._words.lookup_word("been(2)")
+    assert rec._align.lookup_word("zebra") is None  # nothing beyond the words it was given
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,10 +53,14 @@ class Recogniser:
         # 0.52) and bench/lipsync.py still passes. 3000 HMMs would be ~15% faster again but
         # loses words on the long clips (0.55, 0.56).
         self._words = Decoder(**quiet, fwdflat=False, topn=2, maxhmmpf=5000, maxwpf=20)
-        # Forced alignment needs the full state backtrace, hence bestpath=False.
-        self._align = Decoder(**quiet, lm=None, bestpath=False)
+        # Forced alignment needs the full state backtrace, hence bestpath=False. Neither it nor
+        # the phone loop loads the 135k-word dictionary (~0.2 s of CPU each): the aligner is
+        # given the pronunciations of the words it is asked to align, copied from the word
+        # decoder's dictionary, which gives the very same alignments on examples/*.wav.
+        self._align = Decoder(**quiet, lm=None, dict=None, bestpath=False)
+        self._align_vocabulary: set[str] = set()
         phone_lm = os.path.join(model, "en-us-phone.lm.bin")
-        self._loop = Decoder(**quiet, lm=None, allphone=phone_lm, beam=1e-20, pbeam=1e-20, lw=2.0)
+        self._loop = Decoder(**quiet, lm=None, dict=None, allphone=phone_lm, beam=1e-20, pbeam=1e-20, lw=2.0)
         self.lock = threading.Lock()
 
     def words(self, pcm: bytes) -> list[Seg]:
@@ -72,6 +77,7 @@ class Recogniser:
     def align(self, pcm: bytes, words: list[Seg]) -> list[Seg] | None:
         """Phones (and "SIL") of a forced alignment of the words to the audio, each carrying
         its word's posterior and its acoustic fit; None when the aligner finds no path."""
+        self._teach_aligner(w.label for w in words)
         self._align.set_align_text(" ".join(w.label for w in words))
         try:
             _decode(self._align, pcm)  # the first pass places the words ...
@@ -90,6 +96,19 @@ class Recogniser:
                 fit = _ramp(p.score / max(p.duration, 1), *_SCORE_PER_FRAME_RANGE)
                 phones.append(Seg(phoneset.normalise(p.name), p.start, p.start + p.duration, prob, fit))
         return phones
+
+    def _teach_aligner(self, words: Iterable[str]) -> None:
+        """Copy each word's pronunciations ("word", "word(2)", ...) into the aligner's
+        dictionary, once per word and process."""
+        for word in words:
+            if word in self._align_vocabulary:
+                continue
+            variant, n = word, 1
+            while (phones := self._words.lookup_word(variant)) is not None:
+                self._align.add_word(variant, phones, False)
+                n += 1
+                variant = f"{word}({n})"
+            self._align_vocabulary.add(word)
 
     def phone_loop(self, pcm: bytes) -> list[Seg]:
         """Phones of a free phone-loop decode (any phone may follow any other, bigram-weighted)."""
