@@ -41,11 +41,14 @@ def plan(speech: SpeechTrack, rig: PortraitRig, n_frames: int, options: AnimateO
     fps = float(options.fps)
     times = np.arange(n_frames, dtype=np.float64) / fps
     accents = prosody.accents(speech)
+    aroused = prosody.arousal(speech, times)  # how animated the voice is: scales the liveliness
     curves: dict[str, np.ndarray] = {}
     curves |= mouth.plan_mouth(speech, times, fps, MOUTH_LEAD_S)
-    curves |= blinks.plan_blinks(speech, times, fps, timeline.rng(options.seed, _BLINK_STREAM), mods)
-    curves |= head.plan_head(speech, times, accents, timeline.rng(options.seed, _HEAD_STREAM), mods)
-    curves |= body.plan_body(speech, rig, times, timeline.rng(options.seed, _BODY_STREAM), mods)
-    curves |= expression.plan_expression(times, accents, timeline.rng(options.seed, _FACE_STREAM), mods)
+    curves |= blinks.plan_blinks(speech, times, fps, timeline.rng(options.seed, _BLINK_STREAM), mods, aroused)
+    curves |= head.plan_head(speech, times, accents, timeline.rng(options.seed, _HEAD_STREAM), mods, aroused)
+    curves |= body.plan_body(speech, rig, times, timeline.rng(options.seed, _BODY_STREAM), mods, aroused)
+    curves |= expression.plan_expression(
+        times, accents, timeline.rng(options.seed, _FACE_STREAM), mods, aroused
+    )
     full = {name: curves.get(name, np.zeros(n_frames)).astype(np.float32) for name in CURVES}
     return MotionTrack(fps=fps, curves=full)

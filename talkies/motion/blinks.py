@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from talkies.motion import timeline
+from talkies.motion import prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
 
@@ -38,13 +38,21 @@ class Blink:
 
 
 def plan_blinks(
-    speech: SpeechTrack, times_s: np.ndarray, fps: float, rng: np.random.Generator, mods: Modifiers
+    speech: SpeechTrack,
+    times_s: np.ndarray,
+    fps: float,
+    rng: np.random.Generator,
+    mods: Modifiers,
+    arousal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """{"blink_left", "blink_right", "blink_others"}: (len(times_s),) float64 0..1 at the frame
     times; blink_others is for the silent faces (drawn last, so the speaker's blinks do not
-    depend on it)."""
+    depend on it). The speaker's rate follows the mood and the voice's `arousal` at `times_s`
+    (none: 0); the silent faces' only the mood."""
     talking = timeline.speaking(speech, times_s)
-    peaks = _blink_times(speech, times_s, talking, rng, mods.blink_rate_scale)
+    aroused = np.zeros(times_s.size) if arousal is None else arousal
+    rate = prosody.motion_scale(mods.blink_rate_scale, aroused, prosody.BLINK_DEPTH)
+    peaks = _blink_times(speech, times_s, talking, rng, rate)
     peaks = np.round(np.asarray(peaks) * fps) / fps  # land every peak on a frame
     blinks = [_draw_blink(rng, t) for t in peaks]
     left = np.zeros(times_s.size)
@@ -56,7 +64,11 @@ def plan_blinks(
     others = np.zeros(times_s.size)
     silent = np.zeros(times_s.size, bool)
     for t in (
-        np.round(np.asarray(_blink_times(None, times_s, silent, rng, mods.blink_rate_scale)) * fps) / fps
+        np.round(
+            np.asarray(_blink_times(None, times_s, silent, rng, np.full(times_s.size, mods.blink_rate_scale)))
+            * fps
+        )
+        / fps
     ):
         blink = _draw_blink(rng, t)
         others = np.maximum(others, blink.depth * _shape(times_s, blink))
@@ -68,17 +80,17 @@ def _blink_times(
     times_s: np.ndarray,
     talking: np.ndarray,
     rng: np.random.Generator,
-    rate_scale: float,
+    rate_scale: np.ndarray,
 ) -> list[float]:
-    """Peak times: a gamma renewal process whose rate follows talking/rest, plus phrase ends
-    (none without `speech`: a silent face)."""
+    """Peak times: a gamma renewal process whose rate follows talking/rest times `rate_scale`
+    (each (n,) at `times_s`), plus phrase ends (none without `speech`: a silent face)."""
     end_s = float(times_s[-1]) if times_s.size else 0.0
     found: list[float] = []
     t = rng.uniform(0.3, 60.0 / REST_PER_MIN)
     while t < end_s:
         found.append(t)
-        is_talking = talking[min(int(np.searchsorted(times_s, t)), talking.size - 1)]
-        per_min = (TALKING_PER_MIN if is_talking else REST_PER_MIN) * max(rate_scale, 1e-3)
+        here = min(int(np.searchsorted(times_s, t)), talking.size - 1)
+        per_min = (TALKING_PER_MIN if talking[here] else REST_PER_MIN) * max(float(rate_scale[here]), 1e-3)
         t += max(MIN_GAP_S, rng.gamma(GAMMA_SHAPE, 60.0 / per_min / GAMMA_SHAPE))
     for pause in timeline.pauses(speech) if speech is not None else []:
         if pause.start_s > 0 and pause.duration_s >= PHRASE_PAUSE_S and rng.random() < PHRASE_END_CHANCE:

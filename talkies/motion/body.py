@@ -44,14 +44,25 @@ def body_visible(rig: PortraitRig) -> bool:
 
 
 def plan_body(
-    speech: SpeechTrack, rig: PortraitRig, times_s: np.ndarray, rng: np.random.Generator, mods: Modifiers
+    speech: SpeechTrack,
+    rig: PortraitRig,
+    times_s: np.ndarray,
+    rng: np.random.Generator,
+    mods: Modifiers,
+    arousal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """{"breath", "torso_sway_px", "zoom"}: (n,) float64 at `times_s`."""
+    """{"breath", "torso_sway_px", "zoom"}: (n,) float64 at `times_s`. Sway follows the mood
+    and the voice's `arousal` at `times_s` (none: 0); breathing only the mood."""
     visible = body_visible(rig)
     depth = mods.body_scale * (1.0 if visible else FACE_ONLY_BREATH)
     breath = np.clip(depth * _breath(speech, times_s, rng), 0.0, 1.0)
     sway = (
-        SWAY_PX * mods.body_scale * prosody.drift(rng, times_s, 0.03, 0.2) * timeline.ramp(times_s, 0.0, 1.0)
+        SWAY_PX
+        * prosody.motion_scale(
+            mods.body_scale, np.zeros(times_s.size) if arousal is None else arousal, prosody.SWAY_DEPTH
+        )
+        * prosody.drift(rng, times_s, 0.03, 0.2)
+        * timeline.ramp(times_s, 0.0, 1.0)
         if visible
         else np.zeros(times_s.size)
     )

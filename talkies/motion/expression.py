@@ -4,7 +4,8 @@ Why it works this way. Brows go up on some emphatic words, not on every stress: 
 on a sparse choice of the strongest accents reads as engaged, one on every accent as
 twitchy. The prompt's moods set held face targets (a smile, a frown, furrowed or raised
 brows) that change with a short ease where the prompt says "then", and scale the brow
-flashes; a "raises eyebrows" action is a longer, larger raise in its time window.
+flashes, as does an aroused voice (prosody.arousal); a "raises eyebrows" action is a
+longer, larger raise in its time window.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ ACTION_BROW_S = 1.6
 
 
 def plan_expression(
-    times_s: np.ndarray, accents: list[prosody.Accent], rng: np.random.Generator, mods: Modifiers
+    times_s: np.ndarray,
+    accents: list[prosody.Accent],
+    rng: np.random.Generator,
+    mods: Modifiers,
+    arousal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """{"brow_raise", "brow_furrow", "smile", "frown"}: (n,) float64 0..1 at `times_s`."""
+    """{"brow_raise", "brow_furrow", "smile", "frown"}: (n,) float64 0..1 at `times_s`. The
+    brow flashes scale with the mood and with the voice's `arousal` at `times_s` (none: 0)."""
     brow = np.zeros(times_s.size)
     for accent in prosody.pick(accents, BROW_MIN_STRENGTH, BROW_GAP_S, BROW_CHANCE, rng):
         lift = BROW_RAISE * accent.strength * prosody.bump(times_s, accent.time_s, BROW_WIDTH_S)
@@ -34,7 +40,8 @@ def plan_expression(
     step = float(times_s[1] - times_s[0]) if times_s.size > 1 else 0.04
     duration_s = float(times_s[-1]) + step if times_s.size else 0.0
     mood = prompt.mood_curves(mods, times_s, duration_s)
-    raised = mood["brow_raise"] + mods.brow_scale * brow
+    aroused = np.zeros(times_s.size) if arousal is None else arousal
+    raised = mood["brow_raise"] + prosody.motion_scale(mods.brow_scale, aroused, prosody.BROW_DEPTH) * brow
     for cue in mods.of_kind("action"):
         if cue.name == "raise_brows":
             start, end = prompt.window_of(cue, mods, duration_s)

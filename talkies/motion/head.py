@@ -60,18 +60,24 @@ def plan_head(
     accents: list[prosody.Accent],
     rng: np.random.Generator,
     mods: Modifiers,
+    arousal: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Head angles and gaze in degrees at `times_s`: {name: (n,) float64} for head_yaw_deg,
-    head_pitch_deg, head_roll_deg, gaze_x_deg, gaze_y_deg."""
+    head_pitch_deg, head_roll_deg, gaze_x_deg, gaze_y_deg. Drift, shifts and nods are scaled
+    by the mood and by the voice's `arousal` (prosody.arousal at `times_s`; computed when
+    None)."""
     talk = prosody.speaking_envelope(speech, times_s)
     shifts = _postural_shifts(speech, times_s, rng)
+    aroused = prosody.arousal(speech, times_s) if arousal is None else arousal
+    scale = prosody.motion_scale(mods.head_scale, aroused, prosody.HEAD_DEPTH)
     curves = {}
     for axis, (name, idle) in enumerate(IDLE_DEG.items()):
         slow = _steady(prosody.drift(rng, times_s, 0.04, 0.3), times_s)
         lively = _steady(prosody.drift(rng, times_s, 0.3, 0.9), times_s)
         angle = idle * (slow * (1 + (TALK_GAIN - 1) * talk) + TALK_LIVELY[name] * talk * lively)
-        curves[name] = mods.head_scale * (angle + shifts[:, axis])
-    curves["head_pitch_deg"] = curves["head_pitch_deg"] - mods.nod_scale * _nods(times_s, accents, rng)
+        curves[name] = scale * (angle + shifts[:, axis])
+    nod_scale = prosody.motion_scale(mods.nod_scale, aroused, prosody.HEAD_DEPTH)
+    curves["head_pitch_deg"] = curves["head_pitch_deg"] - nod_scale * _nods(times_s, accents, rng)
     settle = timeline.ramp(times_s, 0.0, SETTLE_S)
     head = {name: _soft_limit(settle * values, LIMIT_DEG[name]) for name, values in curves.items()}
     acted, gaze = _actions(times_s, speech.duration_s, mods)
