@@ -37,12 +37,9 @@ _ROW_GAP = 0.06
 _SHADED_VALUE = (0.6, 0.72)
 _SHADED_SATURATION = (30.0, 60.0)
 # Gap (px) over which parted lips go from a shadowed seam to a dark cavity, and the gap (as a
-# fraction of the mouth's width) over which the teeth between them come into view. The teeth
-# are a whole row (no cavity showing through shaded teeth), so a narrow gap full of them would
-# read as wider than it is (re-detected aperture at jaw_open ~0.1 up by a third); they come in
-# from a slightly wider gap.
+# fraction of the mouth's width) over which the teeth between them come into view.
 _PARTED_PX = (0.5, 3.0)
-_TEETH_EMERGE = (0.04, 0.11)
+_TEETH_EMERGE = (0.02, 0.09)
 # The mouth's inside is the lips' colour, darker and redder.
 _CAVITY_TINT = np.float32([1.0, 0.75, 0.75])
 _TONGUE_TINT = np.float32([1.0, 0.7, 0.7])
