@@ -2,7 +2,8 @@
 measurements; and those measurements checked on synthetic data, so they can be trusted.
 
 Fast renders use 10 fps and the short clips; the 30 s figures (blinks per minute, head pose
-while speaking) are marked slow."""
+while speaking) are marked slow. The voice's arousal scaling the motion is checked on the
+planned curves (no rendering)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from motion_helpers import portrait_rig  # noqa: E402
+
 from bench import liveliness as lv  # noqa: E402
+from talkies.motion import expression, prosody, timeline  # noqa: E402
+from talkies.motion.prompt import NEUTRAL  # noqa: E402
+from talkies.tracks import Phone, SpeechTrack, frame_count  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 
@@ -166,3 +172,118 @@ def test_thirty_seconds_of_speech_meet_the_blink_head_and_jitter_figures(tmp_pat
     assert 1.5 <= f["yaw_std_speaking_deg"] <= 6 and 1.5 <= f["pitch_std_speaking_deg"] <= 6
     assert f["forehead_energy_above_6hz"] < 0.05
     assert f["background_psnr_rendered_min_db"] >= 40
+
+
+# --- arousal from the voice scales the motion (planned curves, no rendering) ------------------
+
+
+def _voice(excited: bool, phones: bool = True, seconds: float = 12.0) -> SpeechTrack:
+    """Two phrases (0.5-5.5 s and 6.5-11.5 s) of made-up speech. Excited: loud with strong
+    contrasts, pitch swinging +-6 semitones, 6.5 syllables a second. Flat: quiet and even,
+    +-0.3 semitones, 2.5 syllables a second. Same pauses, so the planners draw the same."""
+    rate, swing, vowel, consonant = (6.5, 6.0, 1.0, 0.15) if excited else (2.5, 0.3, 0.35, 0.25)
+    hop = 0.01
+    t = np.arange(int(seconds / hop) + 1) * hop
+    rows: list[tuple[str, float, float]] = [("SIL", 0.0, 0.5)]
+    for start, end in ((0.5, 5.5), (6.5, 11.5)):
+        edges = np.arange(start, end - 1e-9, 1.0 / rate)
+        for k, a in enumerate(edges):
+            b = min(a + 1.0 / rate, end)
+            rows += [("T", a, a + 0.4 * (b - a)), ("AA" if k % 2 else "IY", a + 0.4 * (b - a), b)]
+        rows.append(("SIL", end, 6.5 if start < 6 else seconds))
+    loud, speech = np.zeros(t.size), np.zeros(t.size, bool)
+    for k, (label, a, b) in enumerate(rows):
+        inside = (t >= a) & (t < b)
+        if label != "SIL":
+            speech[inside] = True
+            accent = 1.0 if not excited or k % 6 == 2 else 0.6  # the excited voice stresses some
+            loud[inside] = vowel * accent if label in ("AA", "IY") else consonant
+    base = 150.0 if excited else 120.0
+    pitch = np.where(speech, base * 2 ** (swing * np.sin(2 * np.pi * 0.7 * t) / 12), 0.0)
+    zeros = np.zeros(t.size, np.float32)
+    return SpeechTrack(
+        seconds,
+        hop,
+        tuple(Phone(*row) for row in rows) if phones else (),
+        loud.astype(np.float32),
+        pitch.astype(np.float32),
+        speech.astype(np.float32),
+        zeros,
+        zeros,
+        zeros,
+        speech,
+        "en" if phones else "",
+    )
+
+
+def _while_speaking_std(track, speech: SpeechTrack, name: str) -> float:
+    times = np.arange(track.n_frames) / track.fps
+    return float(np.std(track.get(name)[timeline.speaking(speech, times)]))
+
+
+def test_arousal_reads_a_loud_wide_fast_voice_above_a_quiet_monotone_slow_one() -> None:
+    excited, flat = _voice(True), _voice(False)
+    times = np.arange(0, 12, 0.04)
+    hot, cold = prosody.arousal_cues(excited, times), prosody.arousal_cues(flat, times)
+    talking = timeline.speaking(excited, times)
+    for cue in ("level", "variability", "pitch_st", "rate_hz"):
+        assert hot[cue][talking].mean() > cold[cue][talking].mean(), cue
+    assert hot["pitch_st"].mean() == pytest.approx(6 / np.sqrt(2), rel=0.2)  # a sine's std
+    assert hot["rate_hz"][talking].mean() == pytest.approx(6.5, rel=0.15)
+    assert cold["rate_hz"][talking].mean() == pytest.approx(2.5, rel=0.15)
+    up, down = prosody.arousal(excited, times), prosody.arousal(flat, times)
+    assert up.min() > 0.3 and down.max() < -0.3 and up.mean() - down.mean() > 1.0
+    assert np.abs(np.diff(up)).max() < 0.02  # smooth in time: no jumps frame to frame
+    # Without phones the syllables are counted on the loudness: the same ordering.
+    bare_hot = prosody.arousal_cues(_voice(True, phones=False), times)["rate_hz"][talking].mean()
+    bare_cold = prosody.arousal_cues(_voice(False, phones=False), times)["rate_hz"][talking].mean()
+    assert bare_hot == pytest.approx(6.5, rel=0.25) and bare_cold == pytest.approx(2.5, rel=0.25)
+
+
+def test_calm_read_speech_reads_near_neutral_arousal() -> None:
+    """The LibriVox reading in examples/, analysed as the engine does (a few seconds)."""
+    from talkies import audio, media
+
+    track = audio.analyze_speech(media.load_audio(str(EXAMPLES / "speech.wav")))
+    level = prosody.arousal(track, np.arange(0, track.duration_s, 0.04))
+    assert abs(level.mean()) < 0.15 and np.abs(level).max() < 0.35
+    gain = prosody.motion_scale(1.0, level, prosody.HEAD_DEPTH)
+    assert 0.9 < gain.mean() < 1.1
+
+
+def test_an_excited_voice_moves_the_head_and_brows_more_than_a_flat_one_same_seed() -> None:
+    from talkies import motion
+    from talkies.options import AnimateOptions
+
+    rig = portrait_rig()
+    excited, flat = _voice(True), _voice(False)
+    frames = frame_count(12.0, 25)
+    hot = motion.plan(excited, rig, frames, AnimateOptions(seed=5))
+    cold = motion.plan(flat, rig, frames, AnimateOptions(seed=5))
+    for name in ("head_yaw_deg", "head_pitch_deg", "head_roll_deg"):
+        ratio = _while_speaking_std(hot, excited, name) / _while_speaking_std(cold, flat, name)
+        assert 1.3 < ratio < 2.2, (name, ratio)  # exp(0.3) / exp(-0.3) at most, x1.82
+    assert np.ptp(hot.get("torso_sway_px")) > np.ptp(cold.get("torso_sway_px"))
+    # Brow flashes on the same accents and draws: higher with the excited voice's arousal.
+    times = np.arange(frames) / 25.0
+    accents = [prosody.Accent(t, 1.0) for t in np.arange(1.0, 11.0, 1.0)]
+    brows = [
+        expression.plan_expression(times, accents, timeline.rng(5, 4), NEUTRAL, prosody.arousal(v, times))
+        for v in (excited, flat)
+    ]
+    assert brows[1]["brow_raise"].max() > 0.1
+    assert brows[0]["brow_raise"].max() > 1.4 * brows[1]["brow_raise"].max()
+    # Deterministic: the same inputs and seed give the same curves.
+    assert motion.plan(excited, rig, frames, AnimateOptions(seed=5)).to_json() == hot.to_json()
+    # Mood and arousal multiply, within bounds: calm on a flat voice still moves, energetic on
+    # an excited one stays within the head limits.
+    lively = motion.plan(excited, rig, frames, AnimateOptions(seed=5, prompt="very energetic"))
+    quiet = motion.plan(flat, rig, frames, AnimateOptions(seed=5, prompt="calm"))
+    motion.check_track(lively, frames, 25)
+    yaw_lively = _while_speaking_std(lively, excited, "head_yaw_deg")
+    yaw_quiet = _while_speaking_std(quiet, flat, "head_yaw_deg")
+    assert yaw_lively > 1.5 * _while_speaking_std(hot, excited, "head_yaw_deg") / 1.3
+    assert yaw_quiet > 0.3 * _while_speaking_std(cold, flat, "head_yaw_deg")
+    assert np.abs(lively.get("head_yaw_deg")).max() < 12.0
+    scale = prosody.motion_scale(3.0, np.ones(3), prosody.HEAD_DEPTH)
+    assert np.all(scale == prosody.MOTION_SCALE[1])
