@@ -39,8 +39,9 @@ def analyze_speech(voice: Audio) -> SpeechTrack:
     Envelopes are (n,) float32 every HOP_S = 10 ms, n = ceil(duration_s / HOP_S). Phones tile
     [0, duration_s], "SIL" between speech; a phone's confidence is about the chance that its
     mouth shape (viseme class) is right. No phones and language "" when nothing but silence
-    was recognised. Takes about 0.17 s per second of audio on one core, plus ~0.5 s once per
-    process to load the recogniser. Deterministic: the same audio gives the same track.
+    was recognised. Takes about 0.4 s of CPU per second of audio (measured on a busy 2-core
+    machine; nearly all of it pocketsphinx, most of that the word decode), plus ~0.6 s once
+    per process to load the recogniser. Deterministic: the same audio gives the same track.
     """
     x16 = mono_16k(voice)
     x8 = resample_to(x16, RATE_ASR, RATE_DSP)
