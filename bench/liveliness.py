@@ -5,7 +5,8 @@
 Cases (all rendered at 720p with talkies.animate, seed 0):
   speech30   examples/portrait.png + speech_30s.wav, no prompt: blinks per minute and their
              durations, head yaw / pitch standard deviation while speaking and in silence,
-             forehead jitter (share of its motion energy above 6 Hz), background PSNR.
+             forehead jitter (share of its motion energy above 6 Hz), background PSNR; and,
+             for the record, the engine's arousal estimate of the voice (0 = calm reading).
   smile, serious   speech_short.wav with "she smiles warmly" / "he looks serious": mouth-corner
              heights.
   nod_look   speech.wav with "nods, then looks left": pitch oscillation, then a yaw turn.
@@ -269,6 +270,7 @@ class Rendered:
     source: np.ndarray  # the photo at output size
     track: object  # talkies MotionTrack
     mask: Path | None = None
+    audio: Path | None = None
 
 
 def rendered_frames(r: Rendered):
@@ -287,7 +289,26 @@ def render(image: Path, audio: Path, out: Path, prompt: str = "", mask: Path | N
     result = talkies.animate(str(image), str(audio), options, output=str(out), mask=mask)
     photo = media.load_image(str(image))
     source = media.resize_image(photo, (result.width, result.height))
-    return Rendered(out, source, result.motion, mask)
+    return Rendered(out, source, result.motion, mask, audio)
+
+
+def voice_arousal(audio: Path) -> dict[str, float]:
+    """The engine's arousal estimate of the voice (0 = calm read speech) while speaking: what
+    scaled the motion, for the record (it is an input of the plan, not re-measured)."""
+    from talkies import audio as speech_stage
+    from talkies import media
+    from talkies.motion import prosody, timeline
+
+    track = speech_stage.analyze_speech(media.load_audio(str(audio)))
+    times = np.arange(0.0, track.duration_s, 0.04)
+    level = prosody.arousal(track, times)[timeline.speaking(track, times)]
+    if level.size == 0:
+        return {}
+    return {
+        "voice_arousal_mean": float(level.mean()),
+        "voice_arousal_min": float(level.min()),
+        "voice_arousal_max": float(level.max()),
+    }
 
 
 def measure_speech(r: Rendered) -> dict[str, float]:
@@ -331,7 +352,7 @@ def measure_speech(r: Rendered) -> dict[str, float]:
         "background_psnr_decoded_min_db": float(decoded.min()),
         "background_psnr_decoded_first_frame_db": float(decoded[0]),
         "background_psnr_decoded_vs_first_min_db": float(versus_first.min()),
-    }
+    } | (voice_arousal(r.audio) if r.audio is not None else {})
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:

@@ -173,3 +173,18 @@ def test_prompt_tracks_stay_within_limits_and_are_reproducible() -> None:
     assert a.get("head_roll_deg")[middle] < -3  # tilted to the image's left in the second part
     assert a.get("zoom")[0] > 0.1 and a.get("zoom")[-1] < 0.01 and end[0] > 4.0
     assert a.get("brow_raise").max() > 0.6
+
+
+def test_mood_and_voice_arousal_multiply_within_bounds() -> None:
+    from talkies.motion import prosody
+
+    level = np.array([-1.0, 0.0, 1.0])
+    for text in ("calm", "energetic", ""):
+        scale = prompt.modifiers(text).head_scale
+        got = prosody.motion_scale(scale, level, prosody.HEAD_DEPTH)
+        np.testing.assert_allclose(got, np.clip(scale * np.exp(prosody.HEAD_DEPTH * level), 0.35, 2.0))
+        assert got[0] < got[1] < got[2] and got[1] == pytest.approx(scale)
+    very = prompt.modifiers("extremely energetic and angry and happy")
+    assert very.head_scale * np.exp(prosody.HEAD_DEPTH) > prosody.MOTION_SCALE[1]
+    assert prosody.motion_scale(very.head_scale, level, prosody.HEAD_DEPTH)[2] == prosody.MOTION_SCALE[1]
+    assert prosody.motion_scale(0.1, level, prosody.HEAD_DEPTH)[0] == prosody.MOTION_SCALE[0]

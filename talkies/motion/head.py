@@ -7,7 +7,8 @@ is), short nods on the stronger accents (chin down and back, a squared-Hann gest
 smooth in speed and acceleration), and a postural
 shift when speech resumes after a long pause. Everything is a smooth function of time, so it
 is the same at any frame rate, and a soft limit keeps the total within the few degrees that
-people actually move.
+people actually move. How much of all this there is follows the prompt's mood times the voice's
+arousal (prosody.arousal: an animated voice moves the head more, a flat one less).
 
 The prompt's actions come on top, each in its time window (prompt.windows): a nod is a few
 chin-down cycles, a head shake a few yaw swings under a smooth envelope, a look or a tilt eases

@@ -1,5 +1,6 @@
 """Prosody cues shared by the liveliness planners: accents (stressed, loud or pitch-raised
-moments) and a smooth "speaking" envelope.
+moments), a smooth "speaking" envelope, and the voice's arousal (how animated it sounds, which
+scales how much everything moves; see docs/prompt.md).
 
 Why: people nod, raise their brows and blink in time with the rhythm of their speech, mostly
 on pitch accents and loudness peaks. A peak picker on loudness boosted by pitch above the
