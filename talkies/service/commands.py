@@ -43,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="serve https with a local CA made in DATA_DIR/tls (trust DATA_DIR/tls/bundle.pem)",
     )
+    _add_rendering_options(p)
+    p.set_defaults(func=run_serve)
+    _register_worker(subparsers)
+
+
+def _add_rendering_options(p: argparse.ArgumentParser) -> None:
+    """Options of whatever process renders (a server with workers, or `talkies worker`)."""
     p.add_argument("--engine", help="rendering function as module:function (default talkies:animate)")
     p.add_argument(
         "--allow-private-urls",
@@ -51,8 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="let input URLs reach loopback and private networks (SSRF guard off)",
     )
-    p.set_defaults(func=run_serve)
-    _register_worker(subparsers)
 
 
 def _register_worker(subparsers: argparse._SubParsersAction) -> None:
@@ -67,14 +72,7 @@ def _register_worker(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", dest="storage_url", help="file storage shared with the API: file:///dir")
     p.add_argument("--workers", type=int, help="rendering worker processes (default 1)")
     p.add_argument("--data-dir", type=Path, help="local scratch directory (default ~/.local/share/talkies)")
-    p.add_argument("--engine", help="rendering function as module:function (default talkies:animate)")
-    p.add_argument(
-        "--allow-private-urls",
-        dest="fetch_allow_private",
-        action="store_true",
-        default=None,
-        help="let input URLs reach loopback and private networks (SSRF guard off)",
-    )
+    _add_rendering_options(p)
     p.set_defaults(func=run_worker)
 
 

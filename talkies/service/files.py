@@ -27,6 +27,8 @@ FILE_PATH = re.compile(r"^/files/([0-9a-f]{32})/([^/]+)$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1 << 16
 
+MAX_PARTS = 10000  # multipart upload part numbers, as S3
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -50,6 +52,13 @@ def safe_name(name: str | None, default: str = "file") -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE.sub("_", base).strip("._")[:100]
     return cleaned or default
+
+
+def check_part_number(part: int, source: Path) -> None:
+    """Refuse a multipart part number S3 would refuse (1 to 10000), dropping its data."""
+    if not 1 <= part <= MAX_PARTS:
+        source.unlink(missing_ok=True)
+        raise BadRequest(f"part number is {part}; it must be from 1 to {MAX_PARTS}")
 
 
 def new_id() -> str:
@@ -172,9 +181,7 @@ class FileStore:
     def write_part(self, upload_id: str, part: int, source: Path) -> str:
         """Move `source` in as part `part` (1-based); returns its ETag (quoted, as S3 does)."""
         self._upload_meta(upload_id)
-        if not 1 <= part <= 10000:
-            source.unlink(missing_ok=True)
-            raise BadRequest(f"part number is {part}; it must be from 1 to 10000")
+        check_part_number(part, source)
         size = source.stat().st_size
         shutil.move(str(source), self.root / "uploads" / upload_id / f"part-{part:05d}")
         return f'"{upload_id[:16]}-{part}-{size}"'

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from talkies.errors import InvalidOptionError
 from talkies.service.errors import BadRequest, NotFound
-from talkies.service.files import ID_PATTERN, FileStore, StoredFile, new_id, safe_name
+from talkies.service.files import ID_PATTERN, FileStore, StoredFile, check_part_number, new_id, safe_name
 
 META = ".meta.json"
 
@@ -168,9 +168,7 @@ class S3FileStore(FileStore):
 
     def write_part(self, upload_id: str, part: int, source: Path) -> str:
         self._upload_meta(upload_id)
-        if not 1 <= part <= 10000:
-            source.unlink(missing_ok=True)
-            raise BadRequest(f"part number is {part}; it must be from 1 to 10000")
+        check_part_number(part, source)
         size = source.stat().st_size
         self.s3.upload_file(str(source), self.bucket, self._key("uploads", upload_id, f"part-{part:05d}"))
         source.unlink(missing_ok=True)
