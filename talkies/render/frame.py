@@ -26,6 +26,7 @@ from talkies.render.warp import (
     points_box,
     rasterize,
     sample_affines,
+    source_bounds,
     triangle_affines,
     warp_grid,
 )
@@ -130,22 +131,33 @@ def _keep_apart(points: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ..
 
 def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
     """(H, W, 3) uint8 RGB frame for one frame's curve values (missing names = 0)."""
+    target, affines, bounds, drawable, field, source = backward_map(p, values)
+    frame = p.image.copy()
+    _paste(frame, field.box, field.grid.box, warp_grid(p.image, field.grid, source))
+    for tris in (p.mouth_tris, *p.eye_tris):
+        drawn = tris[drawable[tris]]
+        _refine(frame, p.image, field.grid, source, target, p.triangles, drawn, affines, bounds)
+    paint_mouth(frame, p.mouth, target, float(np.clip(values.get("jaw_open", 0.0), 0, 1)))
+    return frame
+
+
+def backward_map(p: Puppet, values: dict[str, float]):
+    """One frame's moved mesh and coarse backward map: (target (n, 2) vertex positions, affines
+    (m, 2, 3), source bounds (m, 2, 2), drawable (m,) bool, the Field moved, and its (h, w, 2)
+    float32 source coordinates at the field's grid points)."""
     height, width = p.image.shape[:2]
     target = target_positions(p, values, height)
     affines, drawable = triangle_affines(target, p.rest[:, :2], p.triangles)
+    bounds = source_bounds(p.rest[:, :2], p.triangles)
     opening = p.opening_tris
     affines[opening], drawable[opening] = triangle_affines(target, p.opening_source, p.triangles[opening])
+    bounds[opening] = source_bounds(p.opening_source, p.triangles[opening])
     field = _moving_field(p, values, width, height)
     source = _outside_source(p, field, values)
     rows, cols = field.grid.window(p.head.grid)
     ids = rasterize(p.head.grid, target, p.triangles, np.flatnonzero(drawable))
-    sample_affines(p.head.grid, ids, affines, source[rows, cols])
-    frame = p.image.copy()
-    _paste(frame, field.box, field.grid.box, warp_grid(p.image, field.grid, source))
-    for tris in (p.mouth_tris, *p.eye_tris):
-        _refine(frame, p.image, field.grid, source, target, p.triangles, tris[drawable[tris]], affines)
-    paint_mouth(frame, p.mouth, target, float(np.clip(values.get("jaw_open", 0.0), 0, 1)))
-    return frame
+    sample_affines(p.head.grid, ids, affines, source[rows, cols], bounds)
+    return target, affines, bounds, drawable, field, source
 
 
 def _moving_field(p: Puppet, values: dict[str, float], width: int, height: int) -> Field:
@@ -178,7 +190,7 @@ def _paste(frame: np.ndarray, region, box, patch: np.ndarray) -> None:
     frame[y0:y1, x0:x1] = patch[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
 
 
-def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines) -> None:
+def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines, bounds) -> None:
     """Re-render where `tris` lie (lips, lids) from the exact map, supersampled `_SUPERSAMPLE`
     times per axis: there the map jumps (lips and lids meet) and must be antialiased. Blended in
     by triangle coverage, so the patch has no visible border."""
@@ -193,7 +205,7 @@ def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines
     gx, gy = grid.points()
     at = coarse.to_grid(np.dstack([gx, gy]))
     fine = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    covered = sample_affines(grid, ids, affines, fine)
+    covered = sample_affines(grid, ids, affines, fine, bounds)
     if not covered.any():
         return
     pixels = cv2.remap(image, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(

@@ -23,6 +23,9 @@ import numpy as np
 _SUBPIXEL_BITS = 4
 # Triangles whose target area is below this (px^2) have collapsed and are not drawn.
 _MIN_AREA_PX2 = 1e-3
+# A grid point may read at most this far (px) outside its triangle's source box (see
+# `source_bounds`).
+_SOURCE_MARGIN_PX = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,20 @@ def triangle_affines(
     return out.astype(np.float32), ok
 
 
+def source_bounds(source: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(m, 2, 2) float32 per triangle the box [[x0, y0], [x1, y1]] its pixels may read from: its
+    source triangle's box grown by `_SOURCE_MARGIN_PX`.
+
+    Why: the rasteriser also fills grid points just outside a triangle's exact outline, where its
+    affine extrapolates. For a well-shaped triangle that reads a pixel or so beyond its edge, as
+    the neighbour would; but a sliver squeezed nearly flat in the target (three almost collinear
+    landmarks of different depth when the head turns, e.g. along a nostril's rim) has an affine
+    that magnifies tens of times, and one such point would read the photo 20 px away: a lone
+    bright or dark speck. Clamping to the box keeps every read local."""
+    s = source[triangles].astype(np.float32)
+    return np.stack([s.min(axis=1) - _SOURCE_MARGIN_PX, s.max(axis=1) + _SOURCE_MARGIN_PX], axis=1)
+
+
 def rasterize(grid: Grid, target: np.ndarray, triangles: np.ndarray, order: np.ndarray) -> np.ndarray:
     """(h, w) int32 image of triangle ids (-1 where none) on `grid`; triangles are drawn in the
     given `order` (later ones win on shared edges), only those listed."""
@@ -118,17 +135,26 @@ def rasterize(grid: Grid, target: np.ndarray, triangles: np.ndarray, order: np.n
     return ids
 
 
-def sample_affines(grid: Grid, ids: np.ndarray, affines: np.ndarray, out: np.ndarray) -> np.ndarray:
+def sample_affines(
+    grid: Grid, ids: np.ndarray, affines: np.ndarray, out: np.ndarray, bounds: np.ndarray | None = None
+) -> np.ndarray:
     """Write the source coordinates of every covered grid point into `out` ((h, w, 2) float32,
-    left as it is where ids < 0); returns the covered mask."""
+    left as it is where ids < 0), each clamped to its triangle's `bounds` (`source_bounds`) when
+    given; returns the covered mask."""
     covered = ids >= 0
     rows, cols = np.nonzero(covered)
     off = (grid.scale - 1) / 2
     px = (grid.x0 + off + grid.scale * cols).astype(np.float32)
     py = (grid.y0 + off + grid.scale * rows).astype(np.float32)
     a = affines[ids[rows, cols]]
-    out[rows, cols, 0] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
-    out[rows, cols, 1] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    sx = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
+    sy = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    if bounds is not None:
+        box = bounds[ids[rows, cols]]
+        sx = np.clip(sx, box[:, 0, 0], box[:, 1, 0])
+        sy = np.clip(sy, box[:, 0, 1], box[:, 1, 1])
+    out[rows, cols, 0] = sx
+    out[rows, cols, 1] = sy
     return covered
 
 
