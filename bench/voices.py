@@ -141,7 +141,7 @@ def openings_and_peaks(clip: Clip, trace: FaceTrace) -> tuple[float, float]:
     a = np.nan_to_num(trace.aperture.astype(np.float64), nan=float(np.nanmin(trace.aperture)))
     span = float(np.percentile(a, 99.5) - np.percentile(a, 0.5))
     openings, _ = find_peaks(a, prominence=0.2 * span)
-    level, voiced = frame_voicing(read_wav(clip.audio), trace.times_s)
+    level, _ = frame_voicing(read_wav(clip.audio), trace.times_s)
     peaks, _ = find_peaks(np.maximum(level, level.max() - 50.0), prominence=6.0)
     seconds = float(trace.times_s[-1] - trace.times_s[0]) or 1.0
     return len(openings) / seconds, len(peaks) / seconds
@@ -228,8 +228,8 @@ def shut_eye_reading(image: Path) -> float:
     with both eyes shut (blink 1) at 720p. mediapipe keeps a small gap between the lid
     landmarks of a closed eye, so a shut eye reads ~0.6, not 1; a blink counts as fully closed
     on frames reading at least FULL_CLOSURE of this."""
-    from bench.liveliness import eye_openness
     from bench.evaluation.redetect import face_landmarks
+    from bench.liveliness import eye_openness
     from talkies import face, media, render
     from talkies.tracks import MotionTrack
 
@@ -281,7 +281,9 @@ def render(clip: Clip, image: Path, out: Path, reuse: bool) -> Path:
     import talkies
 
     started = time.monotonic()
-    result = talkies.animate(str(image), str(clip.audio), talkies.AnimateOptions(resolution="720p"), str(video))
+    result = talkies.animate(
+        str(image), str(clip.audio), talkies.AnimateOptions(resolution="720p"), str(video)
+    )
     (out / f"{clip.name}_motion.json").write_text(result.motion.to_json())
     print(f"  rendered {clip.name} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return video
@@ -324,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for clip in clips:
         try:
-            row, trace = measure(clip, render(clip, args.image, args.out, args.reuse))
+            row, _ = measure(clip, render(clip, args.image, args.out, args.reuse))
         except MeasurementError as e:
             row = Row(clip.name, clip.kind, failures=[f"not measured: {e}"])
         rows.append(row)

@@ -32,7 +32,10 @@ SONGS = Path("/usr/share/doc/festival/examples/songs")
 # corpus; each has open vowels, rounded vowels and bilabials where the language has them.
 LANGUAGES: dict[str, tuple[str, str]] = {
     "german": ("de", "Guten Morgen, mein Name ist Peter und ich wohne seit vielen Jahren in Berlin."),
-    "french": ("fr-fr", "Bonjour, je m'appelle Marie, et je voudrais un grand café au lait, s'il vous plaît."),
+    "french": (
+        "fr-fr",
+        "Bonjour, je m'appelle Marie, et je voudrais un grand café au lait, s'il vous plaît.",
+    ),
     "spanish": ("es", "Buenos días, me llamo Pablo y vivo en una casa blanca cerca del mar."),
     "italian": ("it", "Buongiorno, mi chiamo Paolo e abito a Roma da molti anni con la mia famiglia."),
     "portuguese": ("pt", "Bom dia, o meu nome é Paulo e moro numa pequena cidade perto do mar."),

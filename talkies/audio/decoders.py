@@ -113,7 +113,9 @@ class Recogniser:
     def phone_loop(self, pcm: bytes) -> list[Seg]:
         """Phones of a free phone-loop decode (any phone may follow any other, bigram-weighted)."""
         _decode(self._loop, pcm)
-        return [Seg(phoneset.normalise(s.word), s.start_frame, s.end_frame + 1) for s in _segments(self._loop)]
+        return [
+            Seg(phoneset.normalise(s.word), s.start_frame, s.end_frame + 1) for s in _segments(self._loop)
+        ]
 
 
 _build_lock = threading.Lock()

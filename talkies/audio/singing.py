@@ -36,7 +36,9 @@ def held_notes(pitch_hz: np.ndarray, voicing: np.ndarray, speech: np.ndarray) ->
             continue
         semitones = 12.0 * np.log2(pitch_hz[start:end] / 100.0)
         smooth = median_filter(semitones, size=max(3, round(_MEDIAN_S / HOP_S)), mode="nearest")
-        span = maximum_filter1d(smooth, width, mode="nearest") - minimum_filter1d(smooth, width, mode="nearest")
+        span = maximum_filter1d(smooth, width, mode="nearest") - minimum_filter1d(
+            smooth, width, mode="nearest"
+        )
         # span[i] covers the window centred on hop i: every hop of a steady window is held
         steady = (span < NOTE_RANGE_SEMITONES).astype(np.uint8)
         held[start:end] = maximum_filter1d(steady, width, mode="constant") > 0

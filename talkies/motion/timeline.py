@@ -120,7 +120,7 @@ def _extend_by_silences(
 
 def _quiet_back_to(limit_s: float, t_s: float, quiet: np.ndarray, hop_s: float) -> float:
     """The earliest time >= limit_s from which the sound is quiet all the way up to t_s."""
-    i = min(int(round(t_s / hop_s)), quiet.size)
+    i = min(round(t_s / hop_s), quiet.size)
     lo = max(int(np.ceil(limit_s / hop_s - 1e-6)), 0)
     while i > lo and quiet[i - 1]:
         i -= 1
@@ -129,7 +129,7 @@ def _quiet_back_to(limit_s: float, t_s: float, quiet: np.ndarray, hop_s: float) 
 
 def _quiet_on_to(limit_s: float, t_s: float, quiet: np.ndarray, hop_s: float) -> float:
     """The latest time <= limit_s up to which the sound is quiet all the way from t_s."""
-    i = max(int(round(t_s / hop_s)), 0)
+    i = max(round(t_s / hop_s), 0)
     hi = min(int(limit_s / hop_s + 1e-6), quiet.size)
     while i < hi and quiet[i]:
         i += 1
