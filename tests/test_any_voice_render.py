@@ -18,12 +18,11 @@ from motion_helpers import phones_of
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `bench` is a folder of the repository, not an installed package
 
+import talkies  # noqa: E402
 from bench.evaluation import metrics  # noqa: E402
 from bench.evaluation.redetect import trace_video  # noqa: E402
 from bench.evaluation.voices import Clip, read_wav  # noqa: E402
 from bench.voices import Row, measure_voice  # noqa: E402
-
-import talkies  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PORTRAIT = ROOT / "examples" / "portrait.png"
