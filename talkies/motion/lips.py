@@ -256,9 +256,9 @@ def _may_hide(
 ) -> bool:
     """Whether the phone under `at_s` could be a misheard bilabial (see MAY_HIDE; `voiced`:
     the dip is voiced), and no recognised p/b/m lies within 30 ms of [start_s, end_s]. In a
-    `noisy` recording (noise was suppressed) any doubtful label may: there the recogniser hears
-    the dips of p, b and m as t, f, th, r (measured on LibriVox at 10 dB SNR), and a closure on
-    a real t is the smaller error. A `deep` dip (to DEEP_DIP of the sound around it) under a
+    `noisy` recording (noise was suppressed) any doubtful label but an open vowel may: there the
+    recogniser hears the dips of p, b and m as t, f, th, r (measured on LibriVox at 10 dB SNR),
+    and a closure on a real t is the smaller error. A `deep` dip (to DEEP_DIP of the sound around it) under a
     doubtful vowel label may too: no vowel goes silent, so the label is wrong and the dip a
     stop (in clean speech the stops labelled t, d keep their own shape)."""
     near = [p for p in phones if p.end_s > start_s - 0.03 and p.start_s < end_s + 0.03]
@@ -272,6 +272,8 @@ def _may_hide(
         return voiced or under[0].end_s - under[0].start_s >= SHORT_GAP_S
     if under[0].confidence >= SURE_LABEL:
         return False
-    if noisy or (deep and visemes.is_vowel(label)):
+    if deep and visemes.is_vowel(label):
+        return True
+    if noisy and label not in OPEN_VOWELS | _OPENING:
         return True
     return label in MAY_HIDE or (visemes.is_vowel(label) and label not in OPEN_VOWELS | _OPENING)
