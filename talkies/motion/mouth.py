@@ -245,7 +245,8 @@ def _closed_pauses(pauses: list[timeline.Pause], times_s: np.ndarray, duration_s
         if not _closes(pause, duration_s):
             continue
         rise = timeline.ramp(times_s, pause.start_s - CLOSE_RAMP_S / 2, CLOSE_RAMP_S)
-        rise = rise if pause.start_s > 0 else 1.0
+        if pause.start_s <= 0:  # the clip starts in the pause: closed from the first frame
+            rise = np.ones_like(rise)
         end = pause.end_s if pause.end_s < duration_s - 1e-6 else np.inf
         fall = 1.0 - timeline.ramp(times_s, end - OPEN_EARLY_S, OPEN_RAMP_S)
         closed = np.maximum(closed, np.minimum(rise, fall))
