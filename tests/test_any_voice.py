@@ -136,3 +136,12 @@ def test_speech_analysis_reports_progress_and_stops_when_asked() -> None:
 
     with pytest.raises(Cancelled):
         analyze_speech(as_audio(x), cancel)
+
+
+def test_a_quiet_recording_is_heard_as_the_same_recording_at_a_normal_level() -> None:
+    from talkies import media
+
+    voice = media.load_audio("examples/speech_short.wav")
+    quiet = type(voice)((voice.samples * 0.01).astype(np.float32), voice.sample_rate)  # -40 dB
+    labels = [[p.label for p in analyze_speech(v).phones] for v in (voice, quiet)]
+    assert labels[0] == labels[1]  # f0d20c1 lost a word ("T", "K S P") at -40 dB

@@ -40,6 +40,8 @@ __all__ = ["analyze_speech"]
 # Frames more than this far below the clip's loud speech count as unvoiced whatever their
 # periodicity (hum, a faint background voice).
 _VOICING_FLOOR = 10 ** (-45 / 10)
+_QUIET_REFERENCE = 10 ** (-35 / 10)  # loud speech quieter than this is raised ...
+_RAISED_REFERENCE = 10 ** (-25 / 10)  # ... to this, for the recogniser
 
 
 def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) -> SpeechTrack:
@@ -74,7 +76,8 @@ def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) ->
     openness, spread, rounding = mouth_curves(x8, loud, voicing, speech)
     notes = held_notes(pitch_hz, voicing, speech)
     report(0.15)
-    phones = recognise(x16, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share))
+    heard = x16 * _recogniser_gain(x16, ref)
+    phones = recognise(heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share))
     if floor.noisy:
         phones = _discount(phones, floor.snr_db)
     return SpeechTrack(
@@ -95,6 +98,17 @@ def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) ->
         denoised=floor.noisy,
         recognised=_recognised_share(phones, speech, voicing),
     )
+
+
+def _recogniser_gain(x16: np.ndarray, ref: float) -> float:
+    """Gain for the recogniser's input: a quiet recording (loud speech under -35 dB full scale)
+    is raised to -25 dB, as far as its peak allows. pocketsphinx reads 16-bit samples with a
+    faint dither (to_pcm), and at -40 dB it loses words (at -60 dB all of them); level is
+    otherwise normalised away by its cepstral mean, so louder clips are left as they are."""
+    if ref >= _QUIET_REFERENCE:
+        return 1.0
+    peak = float(np.abs(x16).max(initial=0.0))
+    return float(min(np.sqrt(_RAISED_REFERENCE / ref), 0.99 / peak if peak > 0 else 1.0))
 
 
 def _discount(phones: tuple[Phone, ...], snr_db: float) -> tuple[Phone, ...]:
