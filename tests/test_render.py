@@ -265,3 +265,43 @@ def test_harmonic_fill_interpolates_between_known_vertices() -> None:
     np.testing.assert_array_equal(filled[known], values[known])
     for row in (filled[:4, 0], filled[4:, 0]):
         assert np.all(np.diff(row) > 0.5)  # rises steadily from 0 to 3 along both rows
+
+
+def cut_by_the_frame(size: int) -> np.ndarray:
+    """The portrait cropped so that the frame's left and top edges cut through the face."""
+    img = portrait(size)
+    lm = face.analyze_portrait(img).landmarks[:, :2]
+    x0, y0 = lm.min(axis=0)
+    x1, y1 = lm.max(axis=0)
+    return np.ascontiguousarray(img[int(y0 + 0.1 * (y1 - y0)) :, int(x0 + 0.25 * (x1 - x0)) :])
+
+
+def flattened_share(frame: np.ndarray, photo: np.ndarray, band_px: int = 10) -> float:
+    """Share of pixel steps along the rows of the first `band_px` columns that the photo has
+    (a step of 4 or more) and the frame flattened to nothing: edge pixels repeated as streaks."""
+    step_frame = np.abs(np.diff(frame[:, :band_px].astype(int), axis=1)).max(axis=2)
+    step_photo = np.abs(np.diff(photo[:, :band_px].astype(int), axis=1)).max(axis=2)
+    return float(((step_frame <= 1) & (step_photo >= 4)).mean())
+
+
+@pytest.mark.parametrize(
+    "curves",
+    [{"head_yaw_deg": 12.0}, {"head_yaw_deg": -12.0}, {"head_roll_deg": 12.0, "head_pitch_deg": 10.0}],
+)
+def test_face_cut_by_the_frame_does_not_streak(curves: dict[str, float]) -> None:
+    # Before the edge was pinned, the yaw and roll turns read beyond the left edge: 14-16% of
+    # the edge band's steps flattened into streaks, and the edge column moved by 7-34 levels.
+    photo = cut_by_the_frame(480)
+    frame = render_one(face.analyze_portrait(photo), **curves)
+    for f, p in ((frame, photo), (frame.transpose(1, 0, 2), photo.transpose(1, 0, 2))):  # left, top
+        assert flattened_share(f, p) < 0.05
+        assert np.abs(f[:, 0].astype(int) - p[:, 0].astype(int)).mean() < 1.5
+
+
+def test_grey_photo_gets_a_grey_mouth() -> None:
+    # The drawn inside used to be tinted red in a grey photo (chroma up to 12/255).
+    grey = np.repeat(np.asarray(Image.fromarray(portrait(384)).convert("L"))[..., None], 3, axis=2)
+    grey_rig = face.analyze_portrait(np.ascontiguousarray(grey))
+    for curves in ({"jaw_open": 1.0}, {"jaw_open": 0.4, "smile": 1.0}):
+        frame = render_one(grey_rig, **curves).astype(int)
+        assert int((frame.max(axis=2) - frame.min(axis=2))[mouth_box(grey_rig)].max()) <= 2

@@ -28,6 +28,14 @@ from talkies.tracks import PortraitRig
 
 # Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
 _STEP = (2, 4)
+# A face cut by the frame's edge: head and face motion fade out towards the edge, over this
+# share of the face's size at the mesh's vertices (so the lips, lids and the map agree), and
+# then over the last `_EDGE_PIN_PX` share at every pixel of the map, so that nothing at the
+# edge moves. Without it the map reads beyond the edge and the remap repeats the edge's
+# pixels into streaks as the head turns. The fade must exceed 1.5 x the largest head motion
+# near the edge (about a tenth of the face) for every read to stay inside the picture.
+_EDGE_FADE = 0.25
+_EDGE_PIN = 0.06
 _CACHE_KEY = "render.puppet"
 
 
@@ -54,7 +62,10 @@ class Puppet:
     mouth_tris / eye_tris: triangles re-rendered supersampled; opening_tris: the triangles
     of the mouth opening, which read the photo at `opening_source` (n, 2) instead of the rest
     positions: just inside the lips, never the photo's teeth; groups: landmark index sets;
-    mouth: MouthKit; cache: fields built on demand (the whole-frame field for zoom)."""
+    mouth: MouthKit; vertex_pin: (n,) float32 0..1 share of head and face motion each vertex
+    keeps near the frame's edge, head_pin: (h, w) float32 the same at the head field's grid
+    points (both None when the face is far from every edge); cache: fields built on demand
+    (the whole-frame field for zoom)."""
 
     image: np.ndarray
     rest: np.ndarray
@@ -77,6 +88,8 @@ class Puppet:
     mouth: MouthKit
     iod: float
     silent_eyes: tuple[SilentEye, ...] = ()
+    vertex_pin: np.ndarray | None = None
+    head_pin: np.ndarray | None = None
     cache: dict = field(default_factory=dict, compare=False)
 
 
@@ -121,6 +134,12 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     sway_w, breath_w = body.body_weights(rig.person_mask, float(chin[1]), face_h)
     step = _STEP[turbo]
     roi = rig.extras["roi"]
+    head = field_over(roi, step, (sway_w, breath_w))
+    size = float(rig.extras["face_size_px"])
+    height, width = rig.image.shape[:2]
+    vertex_pin = _edge_weight(mesh.points[:, 0], mesh.points[:, 1], width, height, _EDGE_FADE * size)
+    head_pin = _edge_weight(head.points[..., 0], head.points[..., 1], width, height, _EDGE_PIN * size)
+    pinned = vertex_pin.min() < 1.0
     return Puppet(
         image=np.ascontiguousarray(rig.image),
         rest=_paired_lip_depth(mesh.points, groups),
@@ -130,7 +149,7 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         pivot=mesh.pivot.astype(np.float64),
         neck=neck,
         face_centre=mesh.face_centre,
-        head=field_over(roi, step, (sway_w, breath_w)),
+        head=head,
         torso=_torso_field(roi, step, (sway_w, breath_w)),
         vertex_body=_weights_at(sway_w, breath_w, mesh.points[:, 0], mesh.points[:, 1]),
         body_maps=(sway_w, breath_w),
@@ -149,7 +168,17 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         silent_eyes=tuple(
             eye for other in rig.other_faces for eye in _silent_eyes(other, groups, sway_w, breath_w)
         ),
+        vertex_pin=vertex_pin if pinned else None,
+        head_pin=head_pin if pinned else None,
     )
+
+
+def _edge_weight(xs: np.ndarray, ys: np.ndarray, width: int, height: int, fade_px: float) -> np.ndarray:
+    """0..1 (shape of xs) share of motion kept at pixel positions: 0 on and beyond the frame's
+    edge, rising smoothly to 1 at `fade_px` inside it."""
+    inside = np.minimum(np.minimum(xs + 0.5, width - 0.5 - xs), np.minimum(ys + 0.5, height - 0.5 - ys))
+    t = np.clip(inside / max(fade_px, 1.0), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
 def _silent_eyes(landmarks: np.ndarray, groups: dict, sway_w: np.ndarray, breath_w: np.ndarray):
