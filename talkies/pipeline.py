@@ -72,7 +72,7 @@ def animate(
     # 2. Analyse the portrait (once) and the speech.
     report(Progress("analyse", 0, 2, "analysing portrait"))
     rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
-    report(Progress("analyse", 1, 2, "analysing speech"))
+    report(Progress("analyse", 1, 2, f"{rig.extras['faces_note']}; analysing speech"))
     speech = audio.analyze_speech(voice)
 
     # 3. Plan per-frame motion curves (or take the caller's).
