@@ -305,3 +305,41 @@ def test_grey_photo_gets_a_grey_mouth() -> None:
     for curves in ({"jaw_open": 1.0}, {"jaw_open": 0.4, "smile": 1.0}):
         frame = render_one(grey_rig, **curves).astype(int)
         assert int((frame.max(axis=2) - frame.min(axis=2))[mouth_box(grey_rig)].max()) <= 2
+
+
+def squeezed_to_three_quarter(size: int) -> np.ndarray:
+    """The portrait with its image-left side squeezed, as a face seen turned a little."""
+    img = portrait(size)
+    columns = ((np.linspace(0.0, 1.0, size) ** 0.6) * (size - 1)).astype(np.float32)
+    map_x = np.ascontiguousarray(np.broadcast_to(columns, (size, size)))
+    map_y = np.ascontiguousarray(np.broadcast_to(np.arange(size, dtype=np.float32)[:, None], (size, size)))
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR)
+
+
+def flipped_face_triangles(rig: PortraitRig, yaw: float) -> list[tuple[int, int, int]]:
+    """Triangles of the face and head (not the openings) that face the camera in the photo and
+    that a head turn of `yaw` degrees flips over by more than 1 px^2: a fold, which shows as a
+    crease (the flipped triangle is not drawn, its neighbours overlap)."""
+    p = puppet_for(rig, False)
+    mesh = rig.extras["mesh"]
+    solid = mesh.triangles[sum(len(h) for h in mesh.holes.values()) :]
+
+    def areas(points: np.ndarray) -> np.ndarray:
+        a, b, c = (points[solid[:, k], :2].astype(np.float64) for k in range(3))
+        return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1]))
+
+    rest = areas(target_positions(p, {}, rig.image.shape[0]))
+    front = np.sign(np.sign(rest).sum())
+    turned = areas(target_positions(p, {"head_yaw_deg": yaw}, rig.image.shape[0]))
+    return [tuple(t) for t in solid[(rest * front > 0) & (turned * front < -1.0)].tolist()]
+
+
+@pytest.mark.parametrize("photo", ["portrait", "three_quarter"])
+def test_head_turn_does_not_fold_the_far_cheek(photo: str) -> None:
+    # On f0d20c1 the far eye corner's triangles against the face's outline (landmarks 34, 127,
+    # 139 / 264, 356, 368 and their neighbours) flipped at the largest turns; on a three-quarter
+    # photo that opened a crease from the eye's far corner down the cheek.
+    image = portrait(384) if photo == "portrait" else squeezed_to_three_quarter(384)
+    rig = face.analyze_portrait(np.ascontiguousarray(image))
+    for yaw in (-12.0, -6.0, 6.0, 12.0):
+        assert flipped_face_triangles(rig, yaw) == []

@@ -43,10 +43,13 @@ def eye_contrast(image: np.ndarray, landmarks: np.ndarray) -> float:
     local = landmarks[:, :2] - np.float32([x0, y0])
     size = (x1 - x0, y1 - y0)
     oval = polygon_mask(size, local[list(topology.face_oval())]) > 127
-    eyes = np.maximum(
-        polygon_mask(size, contour(local, topology.RIGHT_EYE_UPPER, topology.RIGHT_EYE_LOWER)),
-        polygon_mask(size, contour(local, topology.LEFT_EYE_UPPER, topology.LEFT_EYE_LOWER)),
-    ) > 127
+    eyes = (
+        np.maximum(
+            polygon_mask(size, contour(local, topology.RIGHT_EYE_UPPER, topology.RIGHT_EYE_LOWER)),
+            polygon_mask(size, contour(local, topology.LEFT_EYE_UPPER, topology.LEFT_EYE_LOWER)),
+        )
+        > 127
+    )
     skin = _skin(local, size, float(np.ptp(landmarks[:, :2], axis=0).max())) & oval
     if eyes.sum() < 2 or skin.sum() < 3 or oval.sum() < 16:
         return 0.0

@@ -28,6 +28,14 @@ from talkies.tracks import PortraitRig
 
 # Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
 _STEP = (2, 4)
+# Head turns to these yaws (deg) must not fold the mesh (see `_unfolded_depth`); pitch is left
+# alone: the nose that covers the nostrils and the upper lip as the head bows is real.
+# a triangle folds when a turn flips it over by more than _FOLD_PX2 (smaller flips, of slivers
+# whose corners nearly coincide in the picture, cover no visible pixel). At most
+# _UNFOLD_PASSES passes of depth smoothing are made.
+_TURN_TEST_DEG = (-12.0, -6.0, 6.0, 12.0)
+_FOLD_PX2 = 1.0
+_UNFOLD_PASSES = 48
 # A face cut by the frame's edge: head and face motion fade out towards the edge, over this
 # share of the face's size at the mesh's vertices (so the lips, lids and the map agree), and
 # then over the last `_EDGE_PIN_PX` share at every pixel of the map, so that nothing at the
@@ -140,9 +148,11 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     vertex_pin = _edge_weight(mesh.points[:, 0], mesh.points[:, 1], width, height, _EDGE_FADE * size)
     head_pin = _edge_weight(head.points[..., 0], head.points[..., 1], width, height, _EDGE_PIN * size)
     pinned = vertex_pin.min() < 1.0
+    solid = mesh.triangles[sum(len(h) for h in holes) :]
+    rest = _unfolded_depth(_paired_lip_depth(mesh.points, groups), solid, mesh.head_weight, mesh.pivot, neck)
     return Puppet(
         image=np.ascontiguousarray(rig.image),
-        rest=_paired_lip_depth(mesh.points, groups),
+        rest=rest,
         triangles=mesh.triangles,
         bases=bases,
         head_weight=mesh.head_weight,
@@ -171,6 +181,47 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         vertex_pin=vertex_pin if pinned else None,
         head_pin=head_pin if pinned else None,
     )
+
+
+def _unfolded_depth(
+    points: np.ndarray, solid: np.ndarray, weight: np.ndarray, pivot: np.ndarray, neck: np.ndarray
+) -> np.ndarray:
+    """The mesh (n, 3) with its depths smoothed where a head turn would fold it.
+
+    Why: each vertex turns by its own depth, so where the surface is seen nearly edge-on - the
+    far cheek of a three-quarter face, whose landmarks lie a few pixels apart in the picture but
+    far apart in depth - a turn of a few degrees makes the nearer points overtake the farther
+    ones and flips triangles over. A flipped triangle is not drawn and the overlap of its
+    neighbours leaves a crease from the eye's far corner down the cheek. Smoothing the depth of
+    the folding triangles' vertices towards their neighbours' (once per portrait, tested at the
+    largest turns the renderer allows) makes the cheek compress instead, and the depth, which
+    only drives the turn's parallax, changes nowhere else."""
+    points = points.astype(np.float64).copy()
+    area = _signed_areas(points[:, :2], solid)
+    front = np.sign(np.sum(np.sign(area)))  # the orientation of triangles that face the camera
+    solid = solid[area * front > 0]  # those already turned away in the photo may turn back
+    for _ in range(_UNFOLD_PASSES):
+        folding = np.zeros(len(solid), bool)
+        for yaw in _TURN_TEST_DEG:
+            moved = points[:, :2] + body.head_displacement(points, weight, pivot, neck, (yaw, 0.0, 0.0))
+            folding |= _signed_areas(moved, solid) * front < -_FOLD_PX2
+        if not folding.any():
+            break
+        # Each folding triangle pulls its corners to their mean depth (a flat triangle cannot
+        # flip under a turn); a vertex in several takes the mean of their means.
+        z = points[:, 2]
+        corners = solid[folding]
+        means = np.repeat(z[corners].mean(axis=1), 3)
+        count = np.bincount(corners.ravel(), minlength=len(z))
+        pulled = np.bincount(corners.ravel(), means, len(z))
+        moved_z = count > 0
+        z[moved_z] = pulled[moved_z] / count[moved_z]
+    return points.astype(np.float32)
+
+
+def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1]))
 
 
 def _edge_weight(xs: np.ndarray, ys: np.ndarray, width: int, height: int, fade_px: float) -> np.ndarray:
