@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from talkies import face, render
 from talkies.render.expressions import BASES
 from talkies.render.frame import backward_map, basis_weights, target_positions
 from talkies.render.harmonic import edge_graph, harmonic_fill
+from talkies.render.mouth import _MouthCoords, paint_mouth
 from talkies.render.puppet import puppet_for
 from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines
 from talkies.tracks import MotionTrack, PortraitRig
@@ -343,3 +345,36 @@ def test_head_turn_does_not_fold_the_far_cheek(photo: str) -> None:
     rig = face.analyze_portrait(np.ascontiguousarray(image))
     for yaw in (-12.0, -6.0, 6.0, 12.0):
         assert flipped_face_triangles(rig, yaw) == []
+
+
+@pytest.fixture(scope="module")
+def closed_mouth_rig() -> PortraitRig:
+    """A 720 px portrait whose mouth is closed (the sample's smile closed by the renderer), so
+    its teeth are drawn."""
+    smiling = face.analyze_portrait(portrait(720))
+    return face.analyze_portrait(render_one(smiling, jaw_open=0.0))
+
+
+@pytest.mark.parametrize(
+    "curves", [{"jaw_open": 1.0}, {"jaw_open": 1.0, "lip_wide": 1.0}, {"jaw_open": 0.5, "smile": 1.0}]
+)
+def test_teeth_and_cavity_stay_out_of_the_mouths_corners(closed_mouth_rig: PortraitRig, curves) -> None:
+    # On f0d20c1 the drawn teeth ran into the narrow corners, where the lower lip cut the last
+    # tooth into a pale point (4-8 teeth pixels where the gap is under 30% of the centre's),
+    # and the cavity was darkest there: a black spike.
+    p = puppet_for(closed_mouth_rig, False)
+    kit, target = p.mouth, target_positions(p, curves, closed_mouth_rig.image.shape[0])
+    toothless = dataclasses.replace(kit, upper_teeth=0 * kit.upper_teeth, lower_teeth=0 * kit.lower_teeth)
+    painted = []
+    for k in (kit, toothless):
+        frame = np.empty(closed_mouth_rig.image.shape, np.uint8)
+        frame[:] = np.round(kit.lip_rgb).astype(np.uint8)  # on plain lip colour, paint is all that differs
+        paint_mouth(frame, k, target, curves["jaw_open"])
+        painted.append(frame.astype(np.float32))
+    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    m = _MouthCoords(kit, target[kit.upper], target[kit.lower], xs, ys)
+    thin = (m.gap < 0.3 * m.centre_gap) & (m.v > m.top + 0.5) & (m.v < m.bottom - 0.5)
+    teeth = np.abs(painted[0] - painted[1]).max(axis=2) > 12
+    assert int((teeth & thin).sum()) == 0
+    luma = painted[1] @ np.float32([0.2126, 0.7152, 0.0722])
+    assert luma[thin].min() >= 0.3 * float(kit.lip_rgb @ np.float32([0.2126, 0.7152, 0.0722]))
