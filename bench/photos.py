@@ -9,9 +9,8 @@ Photos come from packages, never from the internet at run time (see `find_photos
   - the face_recognition 1.3.0 and insightface sdists, unpacked under --sdists (default
     /tmp/sdists): obama / biden test images, a face cut by the frame, a group photo (t1.jpg),
     a 112 px face (Tom_Hanks_54745.png);
-  - scikit-image's data (astronaut.png), from an installed skimage or an unpacked wheel under
-    --sdists; matplotlib's sample data (grace_hopper.jpg), which matplotlib always installs;
-  - examples/portrait.png.
+  - matplotlib's sample data (grace_hopper.jpg), which matplotlib always installs;
+  - examples/portrait.png, which is scikit-image's astronaut.png (skimage/data) at 512 px.
 Variants are made from them: low resolution (113x160, upscaled by the renderer), soft (a
 Gaussian blur), grey, and the sample portrait cut by the frame's edge.
 
@@ -73,6 +72,10 @@ TARGET_CHROMA = 2
 TARGET_PSNR_DB = 38.0
 # A photo counts as grey when 99% of its face pixels have max-min of R, G, B at most this.
 _GREY_SPREAD = 3
+# Sheet tiles: the face at most _FACE_PX, the eyes and the mouth magnified up to 3x, at most
+# _DETAIL_PX wide.
+_FACE_PX = 360
+_DETAIL_PX = 480
 # The skin ring round the lips that the interior is compared with, as a share of mouth width.
 _RING = 0.25
 
@@ -103,7 +106,6 @@ def _sources(sdists: Path) -> list[tuple[str, str, list[Path]]]:
     html, data = OPENCV_DOC / "opencv4" / "html", OPENCV_DOC / "examples" / "data"
     fr = _dirs(sdists, "face_recognition-*/tests/test_images")
     ins = _dirs(sdists, "insightface-*/insightface/data/images")
-    skimage = [Path(p) / "data" for p in _module_dirs("skimage")] + [sdists / "skimage" / "skimage" / "data"]
     mpl = [Path(p) / "mpl-data" / "sample_data" for p in _module_dirs("matplotlib")]
     return [
         ("portrait", "sample", [ROOT / "examples" / "portrait.png"]),
@@ -115,7 +117,6 @@ def _sources(sdists: Path) -> list[tuple[str, str, list[Path]]]:
         ("cut", "cut by the frame", [d / "obama_partial_face.jpg" for d in fr]),
         ("group", "group", [d / "t1.jpg" for d in ins]),
         ("face112", "112 px face, grey", [d / "Tom_Hanks_54745.png" for d in ins]),
-        ("astronaut", "photo", [d / "astronaut.png" for d in skimage]),
         ("hopper", "photo", [d / "grace_hopper.jpg" for d in mpl]),
     ]
 
@@ -138,8 +139,8 @@ def _variants(by_name: dict[str, Photo]) -> list[Photo]:
     out = []
     if "obama" in by_name:
         out.append(Photo("lowres", "113x160 photo, upscaled", _low_res(by_name["obama"].image, (113, 160))))
-    if "astronaut" in by_name:
-        soft = cv2.GaussianBlur(by_name["astronaut"].image, (0, 0), 2.5)
+    if "portrait" in by_name:
+        soft = cv2.GaussianBlur(by_name["portrait"].image, (0, 0), 2.5)
         out.append(Photo("soft", "soft 512 px scan", soft))
     if "hopper" in by_name:
         grey = np.asarray(Image.fromarray(by_name["hopper"].image).convert("L").convert("RGB"))
@@ -248,7 +249,7 @@ def redetect(frames: list[np.ndarray], speaker: np.ndarray) -> np.ndarray:
 
 def sheet(photo: Photo, frames: list[np.ndarray], landmarks: np.ndarray, curves: dict) -> Image.Image:
     """Frames that show the extremes - the first, the widest mouths, the deepest blinks, the
-    largest turns - as the face at 1:1 (at most 420 px) and the mouth and eyes at 3x."""
+    largest turns - as the face at 1:1 (at most _FACE_PX) and the mouth and eyes up to 3x."""
     aperture = np.array([lip_aperture(p) if np.isfinite(p).all() else -1.0 for p in landmarks])
     n = len(frames)
     blink = np.maximum(curves.get("blink_left", np.zeros(n)), curves.get("blink_right", np.zeros(n)))[:n]
@@ -273,7 +274,8 @@ def sheet(photo: Photo, frames: list[np.ndarray], landmarks: np.ndarray, curves:
             )
         faces.append(f)
         zoom = [im.crop(b) for b in (eyes_box, mouth_box)]
-        zoom = [z.resize((z.width * 3, z.height * 3), Image.NEAREST) for z in zoom]
+        # 3x, or less where that would pass _DETAIL_PX (a big face is already large enough)
+        zoom = [z.resize(_scaled(z.size, min(3.0, _DETAIL_PX / z.width)), Image.NEAREST) for z in zoom]
         detail = Image.new("RGB", (max(z.width for z in zoom), zoom[0].height + zoom[1].height + 4))
         detail.paste(zoom[0], (0, 0))
         detail.paste(zoom[1], (0, zoom[0].height + 4))
@@ -281,6 +283,10 @@ def sheet(photo: Photo, frames: list[np.ndarray], landmarks: np.ndarray, curves:
         labels.append(f"#{i} ap {aperture[i]:.2f}\nblink {blink[i]:.2f} yaw {yaw[i]:.1f}")
     title = f"{photo.name} ({photo.kind})"
     return stack([grid(faces, labels, f"{title}: face"), grid(details, labels, "eyes and mouth at 3x")])
+
+
+def _scaled(size: tuple[int, int], factor: float) -> tuple[int, int]:
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
 
 
 def _pil_box(points: np.ndarray, ids, margin: float, shape) -> tuple[int, int, int, int]:

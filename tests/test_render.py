@@ -361,7 +361,7 @@ def closed_mouth_rig() -> PortraitRig:
 def test_teeth_and_cavity_stay_out_of_the_mouths_corners(closed_mouth_rig: PortraitRig, curves) -> None:
     # On f0d20c1 the drawn teeth ran into the narrow corners, where the lower lip cut the last
     # tooth into a pale point (4-8 teeth pixels where the gap is under 30% of the centre's),
-    # and the cavity was darkest there: a black spike.
+    # and the cavity was darkest there: a black spike (12% of the lips' brightness).
     p = puppet_for(closed_mouth_rig, False)
     kit, target = p.mouth, target_positions(p, curves, closed_mouth_rig.image.shape[0])
     toothless = dataclasses.replace(kit, upper_teeth=0 * kit.upper_teeth, lower_teeth=0 * kit.lower_teeth)
@@ -377,4 +377,4 @@ def test_teeth_and_cavity_stay_out_of_the_mouths_corners(closed_mouth_rig: Portr
     teeth = np.abs(painted[0] - painted[1]).max(axis=2) > 12
     assert int((teeth & thin).sum()) == 0
     luma = painted[1] @ np.float32([0.2126, 0.7152, 0.0722])
-    assert luma[thin].min() >= 0.3 * float(kit.lip_rgb @ np.float32([0.2126, 0.7152, 0.0722]))
+    assert luma[thin].min() >= 0.25 * float(kit.lip_rgb @ np.float32([0.2126, 0.7152, 0.0722]))

@@ -150,8 +150,8 @@ def backward_map(p: Puppet, values: dict[str, float]):
     float32 source coordinates at the field's grid points)."""
     height, width = p.image.shape[:2]
     target = target_positions(p, values, height)
-    affines, drawable = triangle_affines(target, p.rest[:, :2], p.triangles)
-    bounds = source_bounds(p.rest[:, :2], p.triangles)
+    affines, drawable = triangle_affines(target, p.source, p.triangles)
+    bounds = source_bounds(p.source, p.triangles)
     opening = p.opening_tris
     affines[opening], drawable[opening] = triangle_affines(target, p.opening_source, p.triangles[opening])
     bounds[opening] = source_bounds(p.opening_source, p.triangles[opening])

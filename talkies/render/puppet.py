@@ -61,7 +61,9 @@ class Field:
 
 @dataclass(frozen=True)
 class Puppet:
-    """image: (H, W, 3) uint8 source; rest: (n, 3) float32 mesh; triangles: (m, 3) int32 in draw
+    """image: (H, W, 3) uint8 source; rest: (n, 3) float32 mesh; source: (n, 2) float32 where
+    each vertex reads the photo (its rest position, but for the inner lips of a photo whose
+    mouth is open, see `_lip_source`); triangles: (m, 3) int32 in draw
     order (openings first, so lips and lids win on shared edges);
     bases: (len(BASES), n, 2) float32; head_weight: (n,); pivot / neck: (3,) rotation centres;
     head: Field over the region head and face motion reach; torso: Field over the person and
@@ -77,6 +79,7 @@ class Puppet:
 
     image: np.ndarray
     rest: np.ndarray
+    source: np.ndarray
     triangles: np.ndarray
     bases: np.ndarray
     head_weight: np.ndarray
@@ -153,6 +156,7 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     return Puppet(
         image=np.ascontiguousarray(rig.image),
         rest=rest,
+        source=_lip_source(rest, groups, float(rig.extras["mouth"]["aperture_px"])),
         triangles=mesh.triangles,
         bases=bases,
         head_weight=mesh.head_weight,
@@ -312,6 +316,38 @@ def _lid_map(
     inside = upper + (y - new_upper) * (lower - upper) / gap
     below = lower + (y - new_lower) * (bottom - lower) / np.maximum(bottom - new_lower, 1e-6)
     return np.where(y <= new_upper, above, np.where(y >= new_lower, below, inside)).astype(np.float32)
+
+
+# Where the photo's lips are parted, the lips read the photo this far (px, at most this share of
+# the lip's thickness) inside their inner edge.
+_LIP_INSET_PX = 1.5
+_LIP_INSET_SHARE = 0.2
+# ... once the photo's lips are parted by more than this (px).
+_PARTED_PHOTO_PX = 1.0
+
+
+def _lip_source(points: np.ndarray, groups: dict, aperture_px: float) -> np.ndarray:
+    """(n, 2) float32 source positions of all vertices: the rest positions, but with the inner
+    lip points moved `_LIP_INSET_PX` into their lips when the photo's lips are parted.
+
+    Why: the lips are warped from the photo right up to their inner edge, and bilinear
+    sampling there (plus the pixel of margin every triangle may read) takes in what lies
+    between the photo's lips: its teeth, or the dark of its mouth. When the lips then close,
+    that shows as a pale or greenish smear along the seam. Reading a pixel or so inside the
+    lip keeps the seam lip-coloured; a photo with closed lips has nothing to avoid there."""
+    source = points[:, :2].astype(np.float64).copy()
+    if aperture_px <= _PARTED_PHOTO_PX:
+        return source.astype(np.float32)
+    for inner, outer in (
+        (groups["lip_upper"][3], groups["lip_upper"][0]),
+        (groups["lip_lower"][3], groups["lip_lower"][0]),
+    ):
+        inner, outer = np.array(inner[1:-1]), np.array(outer[1:-1])
+        towards = source[outer] - source[inner]
+        thickness = np.maximum(np.linalg.norm(towards, axis=1, keepdims=True), 1e-6)
+        inset = np.minimum(_LIP_INSET_PX, _LIP_INSET_SHARE * thickness)
+        source[inner] += towards / thickness * inset
+    return source.astype(np.float32)
 
 
 def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
