@@ -12,6 +12,11 @@ face. Upper teeth hang from the upper lip (the skull), lower teeth and tongue ri
 lower lip (the jaw). Pixels inside the opening are replaced outright (whatever the warp put
 there, e.g. stretched teeth, never shows); its rim is antialiased and a soft shadow falls a
 pixel onto the lips.
+
+The painted patch is then graded to the photo (look.py): blurred to the photo's sharpness round
+the lips, given its grain, its colour balance and no more colour than it has. Teeth recede into
+the corners and never reach the lower lip there, and the corners fade to a soft shadow, so a
+wide opening ends neither in a pale tooth point nor in a black spike.
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ def _trial_sharpness(image: np.ndarray, landmarks: np.ndarray, kit: MouthKit, lo
     drop = _TRIAL_GAP * kit.width_px * np.clip(1 - (2 * s - 1) ** 2, 0, 1) ** 0.6
     lower = upper + drop[:, None] * kit.down[None, :]
     target = np.zeros((int(max(kit.upper.max(), kit.lower.max())) + 1, 2), np.float32)
-    target[kit.upper], target[kit.lower] = upper, lower[::1]
+    target[kit.upper], target[kit.lower] = upper, lower
     frame = image.copy()
     paint_mouth(frame, replace(kit, look=look), target, _TRIAL_JAW)
     polygon = np.vstack([upper, lower[-2:0:-1]])
