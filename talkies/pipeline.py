@@ -72,8 +72,9 @@ def animate(
     # 2. Analyse the portrait (once) and the speech.
     report(Progress("analyse", 0, 2, "analysing portrait"))
     rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
-    report(Progress("analyse", 1, 2, "analysing speech"))
-    speech = audio.analyze_speech(voice, lambda share: report(Progress("analyse", 1, 2, "analysing speech")))
+    analysing = f"{rig.extras['faces_note']}; analysing speech"
+    report(Progress("analyse", 1, 2, analysing))
+    speech = audio.analyze_speech(voice, lambda share: report(Progress("analyse", 1, 2, analysing)))
     report(Progress("analyse", 2, 2, f"speech analysed: {speech.describe()}"))
 
     # 3. Plan per-frame motion curves (or take the caller's).

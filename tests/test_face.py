@@ -127,3 +127,42 @@ def test_mask_that_covers_no_face(examples) -> None:
     mask[350:, :50] = 1.0
     with pytest.raises(InvalidMaskError, match="covers at most 0% of any face"):
         face.analyze_portrait(two_people(examples), mask)
+
+
+def test_the_log_line_says_how_many_faces_which_speaks_and_how_to_pick_another(examples) -> None:
+    note = face.analyze_portrait(two_people(examples)).extras["faces_note"]
+    assert note.startswith("2 faces found; the one at (")
+    assert "speaks (the largest; a mask (--mask or mask_url) picks another)" in note
+
+
+def jacket_with_a_face_shaped_fit(examples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The portrait beside a dark, grainy jacket, the face's landmarks, and the same landmarks
+    moved onto the jacket: what the face mesh fits to a button the detector took for a face."""
+    rng = np.random.default_rng(3)
+    canvas = np.zeros((400, 760, 3), np.uint8)
+    canvas[20:380, 10:370] = load_portrait(examples, 360)
+    jacket = 48 + 10 * rng.standard_normal((360, 360, 1)) + np.float32([0, 2, 8])
+    canvas[20:380, 390:750] = np.clip(jacket, 0, 255).astype(np.uint8)
+    real = face.analyze_portrait(canvas).landmarks
+    phantom = real.copy()
+    phantom[:, 0] += 380
+    return canvas, real, phantom
+
+
+def test_a_detection_whose_eyes_are_not_darker_than_its_skin_is_not_a_face(examples, monkeypatch) -> None:
+    # On f0d20c1 every detection the face mesh measured became a face: a jacket button and a
+    # silver ice bucket were kept as extra (silent) faces in package test photos.
+    canvas, real, phantom = jacket_with_a_face_shaped_fit(examples)
+    found = face.detect.Search([real, phantom], [])
+    monkeypatch.setattr(face, "find_faces", lambda image, search_all=False: found)
+    rig = face.analyze_portrait(canvas)
+    assert np.allclose(rig.landmarks, real) and rig.other_faces == ()
+    assert "not taken for faces: at (" in rig.extras["faces_note"]
+    assert "its eyes are not darker than its skin" in rig.extras["faces_note"]
+
+
+def test_only_phantoms_is_no_face(examples, monkeypatch) -> None:
+    canvas, _, phantom = jacket_with_a_face_shaped_fit(examples)
+    monkeypatch.setattr(face, "find_faces", lambda image, search_all=False: face.detect.Search([phantom], []))
+    with pytest.raises(NoFaceError, match="1 face-like detection"):
+        face.analyze_portrait(canvas)

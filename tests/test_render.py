@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from talkies import face, render
 from talkies.render.expressions import BASES
 from talkies.render.frame import backward_map, basis_weights, target_positions
 from talkies.render.harmonic import edge_graph, harmonic_fill
+from talkies.render.look import _noise, sharpness
+from talkies.render.mouth import _MouthCoords, paint_mouth
 from talkies.render.puppet import puppet_for
 from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines
 from talkies.tracks import MotionTrack, PortraitRig
@@ -265,3 +268,140 @@ def test_harmonic_fill_interpolates_between_known_vertices() -> None:
     np.testing.assert_array_equal(filled[known], values[known])
     for row in (filled[:4, 0], filled[4:, 0]):
         assert np.all(np.diff(row) > 0.5)  # rises steadily from 0 to 3 along both rows
+
+
+def cut_by_the_frame(size: int) -> np.ndarray:
+    """The portrait cropped so that the frame's left and top edges cut through the face."""
+    img = portrait(size)
+    lm = face.analyze_portrait(img).landmarks[:, :2]
+    x0, y0 = lm.min(axis=0)
+    x1, y1 = lm.max(axis=0)
+    return np.ascontiguousarray(img[int(y0 + 0.1 * (y1 - y0)) :, int(x0 + 0.25 * (x1 - x0)) :])
+
+
+def flattened_share(frame: np.ndarray, photo: np.ndarray, band_px: int = 10) -> float:
+    """Share of pixel steps along the rows of the first `band_px` columns that the photo has
+    (a step of 4 or more) and the frame flattened to nothing: edge pixels repeated as streaks."""
+    step_frame = np.abs(np.diff(frame[:, :band_px].astype(int), axis=1)).max(axis=2)
+    step_photo = np.abs(np.diff(photo[:, :band_px].astype(int), axis=1)).max(axis=2)
+    return float(((step_frame <= 1) & (step_photo >= 4)).mean())
+
+
+@pytest.mark.parametrize(
+    "curves",
+    [{"head_yaw_deg": 12.0}, {"head_yaw_deg": -12.0}, {"head_roll_deg": 12.0, "head_pitch_deg": 10.0}],
+)
+def test_face_cut_by_the_frame_does_not_streak(curves: dict[str, float]) -> None:
+    # Before the edge was pinned, the yaw and roll turns read beyond the left edge: 14-16% of
+    # the edge band's steps flattened into streaks, and the edge column moved by 7-34 levels.
+    photo = cut_by_the_frame(480)
+    frame = render_one(face.analyze_portrait(photo), **curves)
+    for f, p in ((frame, photo), (frame.transpose(1, 0, 2), photo.transpose(1, 0, 2))):  # left, top
+        assert flattened_share(f, p) < 0.05
+        assert np.abs(f[:, 0].astype(int) - p[:, 0].astype(int)).mean() < 1.5
+
+
+def test_grey_photo_gets_a_grey_mouth() -> None:
+    # The drawn inside used to be tinted red in a grey photo (chroma up to 12/255).
+    grey = np.repeat(np.asarray(Image.fromarray(portrait(384)).convert("L"))[..., None], 3, axis=2)
+    grey_rig = face.analyze_portrait(np.ascontiguousarray(grey))
+    for curves in ({"jaw_open": 1.0}, {"jaw_open": 0.4, "smile": 1.0}):
+        frame = render_one(grey_rig, **curves).astype(int)
+        assert int((frame.max(axis=2) - frame.min(axis=2))[mouth_box(grey_rig)].max()) <= 2
+
+
+def squeezed_to_three_quarter(size: int) -> np.ndarray:
+    """The portrait with its image-left side squeezed, as a face seen turned a little."""
+    img = portrait(size)
+    columns = ((np.linspace(0.0, 1.0, size) ** 0.6) * (size - 1)).astype(np.float32)
+    map_x = np.ascontiguousarray(np.broadcast_to(columns, (size, size)))
+    map_y = np.ascontiguousarray(np.broadcast_to(np.arange(size, dtype=np.float32)[:, None], (size, size)))
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR)
+
+
+def flipped_face_triangles(rig: PortraitRig, yaw: float) -> list[tuple[int, int, int]]:
+    """Triangles of the face and head (not the openings) that face the camera in the photo and
+    that a head turn of `yaw` degrees flips over by more than 1 px^2: a fold, which shows as a
+    crease (the flipped triangle is not drawn, its neighbours overlap)."""
+    p = puppet_for(rig, False)
+    mesh = rig.extras["mesh"]
+    solid = mesh.triangles[sum(len(h) for h in mesh.holes.values()) :]
+
+    def areas(points: np.ndarray) -> np.ndarray:
+        a, b, c = (points[solid[:, k], :2].astype(np.float64) for k in range(3))
+        return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1]))
+
+    rest = areas(target_positions(p, {}, rig.image.shape[0]))
+    front = np.sign(np.sign(rest).sum())
+    turned = areas(target_positions(p, {"head_yaw_deg": yaw}, rig.image.shape[0]))
+    return [tuple(t) for t in solid[(rest * front > 0) & (turned * front < -1.0)].tolist()]
+
+
+@pytest.mark.parametrize("photo", ["portrait", "three_quarter"])
+def test_head_turn_does_not_fold_the_far_cheek(photo: str) -> None:
+    # On f0d20c1 the far eye corner's triangles against the face's outline (landmarks 34, 127,
+    # 139 / 264, 356, 368 and their neighbours) flipped at the largest turns; on a three-quarter
+    # photo that opened a crease from the eye's far corner down the cheek.
+    image = portrait(384) if photo == "portrait" else squeezed_to_three_quarter(384)
+    rig = face.analyze_portrait(np.ascontiguousarray(image))
+    for yaw in (-12.0, -6.0, 6.0, 12.0):
+        assert flipped_face_triangles(rig, yaw) == []
+
+
+@pytest.fixture(scope="module")
+def closed_mouth_rig() -> PortraitRig:
+    """A 720 px portrait whose mouth is closed (the sample's smile closed by the renderer), so
+    its teeth are drawn."""
+    smiling = face.analyze_portrait(portrait(720))
+    return face.analyze_portrait(render_one(smiling, jaw_open=0.0))
+
+
+@pytest.mark.parametrize(
+    "curves", [{"jaw_open": 1.0}, {"jaw_open": 1.0, "lip_wide": 1.0}, {"jaw_open": 0.5, "smile": 1.0}]
+)
+def test_teeth_and_cavity_stay_out_of_the_mouths_corners(closed_mouth_rig: PortraitRig, curves) -> None:
+    # On f0d20c1 the drawn teeth ran into the narrow corners, where the lower lip cut the last
+    # tooth into a pale point (4-8 teeth pixels where the gap is under 30% of the centre's),
+    # and the cavity was darkest there: a black spike (12% of the lips' brightness).
+    p = puppet_for(closed_mouth_rig, False)
+    kit, target = p.mouth, target_positions(p, curves, closed_mouth_rig.image.shape[0])
+    toothless = dataclasses.replace(kit, upper_teeth=0 * kit.upper_teeth, lower_teeth=0 * kit.lower_teeth)
+    painted = []
+    for k in (kit, toothless):
+        frame = np.empty(closed_mouth_rig.image.shape, np.uint8)
+        frame[:] = np.round(kit.lip_rgb).astype(np.uint8)  # on plain lip colour, paint is all that differs
+        paint_mouth(frame, k, target, curves["jaw_open"])
+        painted.append(frame.astype(np.float32))
+    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    m = _MouthCoords(kit, target[kit.upper], target[kit.lower], xs, ys)
+    thin = (m.gap < 0.3 * m.centre_gap) & (m.v > m.top + 0.5) & (m.v < m.bottom - 0.5)
+    teeth = np.abs(painted[0] - painted[1]).max(axis=2) > 12
+    assert int((teeth & thin).sum()) == 0
+    luma = painted[1] @ np.float32([0.2126, 0.7152, 0.0722])
+    assert luma[thin].min() >= 0.25 * float(kit.lip_rgb @ np.float32([0.2126, 0.7152, 0.0722]))
+
+
+def test_grain_is_measured_as_it_was_added() -> None:
+    rng = np.random.default_rng(0)
+    for std in (2.0, 5.0, 10.0):
+        flat = (128 + std * rng.standard_normal((200, 200))).astype(np.float32)
+        assert _noise(flat, np.ones(flat.shape, bool)) == pytest.approx(std, rel=0.05)
+
+
+def test_drawn_inside_of_an_upscaled_small_face_is_as_soft_as_the_face() -> None:
+    # On f0d20c1 the drawn teeth and cavity were pixel-sharp in a face upscaled 6x ("sticker
+    # teeth"): the inside measured 4.6 times as sharp as the lips and skin round it (now 1.2).
+    small = np.asarray(Image.fromarray(portrait(720)).resize((120, 120), Image.LANCZOS))
+    soft_rig = face.analyze_portrait(cv2.resize(small, (720, 720), interpolation=cv2.INTER_CUBIC))
+    p = puppet_for(soft_rig, False)
+    frame = render_one(soft_rig, jaw_open=1.0)
+    target = target_positions(p, {"jaw_open": 1.0}, 720)
+    opening = np.zeros((720, 720), np.uint8)
+    ring = np.vstack([target[p.mouth.upper], target[p.mouth.lower][-2:0:-1]])
+    cv2.fillPoly(opening, [np.round(ring * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    inside = cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0
+    around = (cv2.dilate(opening, np.ones((41, 41), np.uint8)) > 0) & (
+        cv2.dilate(opening, np.ones((5, 5), np.uint8)) == 0
+    )
+    luma = frame.astype(np.float32) @ np.float32([0.2126, 0.7152, 0.0722])
+    assert 0.7 <= sharpness(luma, inside) / sharpness(luma, around) <= 1.4

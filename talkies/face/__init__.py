@@ -12,9 +12,13 @@ other faces, the person mask, and in `rig.extras`:
     "face_size_px"   larger side of the face's landmark box, pixels
     "roi"            (x0, y0, x1, y1) pixel box outside which head and face motion never reach
     "topology"       name -> landmark index tuples (lip rings, lids, irises, brows, jaw line ...)
+    "faces_note"     one line for the user: how many faces, which one speaks (its box), how to
+                     pick another, and what was found but not taken for a face
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 
@@ -22,11 +26,14 @@ from talkies.errors import FaceTooSmallError, InvalidImageError, NoFaceError
 from talkies.face import topology
 from talkies.face.detect import face_size_px, find_faces
 from talkies.face.mesh import WarpMesh, build_mesh
+from talkies.face.plausible import is_face
 from talkies.face.regions import interocular_px, mouth_facts, region_masks
 from talkies.face.segment import person_mask, pick_speaker
 from talkies.tracks import PortraitRig
 
 __all__ = ["MIN_FACE_PX", "WarpMesh", "analyze_portrait"]
+
+log = logging.getLogger(__name__)
 
 # Smallest face (larger side of its landmark box, in output pixels) that can be animated: below
 # it the mouth is a dozen pixels wide and the face mesh is no longer reliable.
@@ -42,12 +49,14 @@ def analyze_portrait(image: np.ndarray, speaker_mask: np.ndarray | None = None) 
     _check_image(image)
     height, width = image.shape[:2]
     search = find_faces(image, search_all=speaker_mask is not None)
-    faces = search.faces
+    faces, rejected = _faces_only(image, search.faces)
     if not faces:
         tiny = [max(b[2] - b[0], b[3] - b[1]) for b in search.unmeasured]
+        tiny += [face_size_px(f) for f in search.faces]  # too small to tell a face from a button
         if tiny and max(tiny) < MIN_FACE_PX:
             _too_small(max(tiny), width, height)
-        raise NoFaceError(f"no face found in the image ({width}x{height})")
+        why = f"; {len(rejected)} face-like detection(s) rejected: {'; '.join(rejected)}" if rejected else ""
+        raise NoFaceError(f"no face found in the image ({width}x{height}){why}")
     speaker = pick_speaker(faces, speaker_mask, (width, height), topology.face_oval())
     landmarks = faces[speaker]
     size = face_size_px(landmarks)
@@ -64,7 +73,9 @@ def analyze_portrait(image: np.ndarray, speaker_mask: np.ndarray | None = None) 
         "face_size_px": size,
         "roi": _roi(mesh, width, height),
         "topology": topology.named_groups(),
+        "faces_note": _faces_note(faces, speaker, speaker_mask is not None, rejected),
     }
+    log.info("%s", extras["faces_note"])
     return PortraitRig(
         image=image,
         landmarks=landmarks,
@@ -72,6 +83,35 @@ def analyze_portrait(image: np.ndarray, speaker_mask: np.ndarray | None = None) 
         person_mask=np.maximum(person, masks["head"].astype(np.float32) / 255.0),
         extras=extras,
     )
+
+
+def _faces_only(image: np.ndarray, found: list[np.ndarray]) -> tuple[list[np.ndarray], list[str]]:
+    """The detections that are faces (order kept), and for each rejected one why."""
+    faces, rejected = [], []
+    for landmarks in found:
+        ok, why = is_face(image, landmarks)
+        if ok:
+            faces.append(landmarks)
+        else:
+            x0, y0 = landmarks[:, :2].min(axis=0)
+            x1, y1 = landmarks[:, :2].max(axis=0)
+            rejected.append(f"at ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}): {why}")
+    return faces, rejected
+
+
+def _faces_note(faces: list[np.ndarray], speaker: int, masked: bool, rejected: list[str]) -> str:
+    """One line: how many faces, which one speaks (box in output pixels), how to pick another."""
+    x0, y0 = faces[speaker][:, :2].min(axis=0)
+    x1, y1 = faces[speaker][:, :2].max(axis=0)
+    box = f"({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f})"
+    if len(faces) == 1:
+        note = f"1 face found; it speaks, box {box}"
+    else:
+        chosen = "picked by the mask" if masked else "the largest; a mask (--mask or mask_url) picks another"
+        note = f"{len(faces)} faces found; the one at {box} speaks ({chosen}), the others only blink"
+    if rejected:
+        note += f"; not taken for faces: {'; '.join(rejected)}"
+    return note
 
 
 def _too_small(size: float, width: int, height: int) -> None:

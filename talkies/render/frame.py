@@ -104,7 +104,10 @@ def target_positions(p: Puppet, values: dict[str, float], height: int) -> np.nda
         _keep_apart(shape, p.groups[f"{side}_eye_upper"], p.groups[f"{side}_eye_lower"])
     angles = tuple(_limited(values, f"head_{a}_deg") for a in ("yaw", "pitch", "roll"))
     points = np.column_stack([shape, p.rest[:, 2]]).astype(np.float64)
-    target = shape + body.head_displacement(points, p.head_weight, p.pivot, p.neck, angles)
+    turn = body.head_displacement(points, p.head_weight, p.pivot, p.neck, angles)
+    if p.vertex_pin is not None:  # a face cut by the frame: the head does not move at the edge
+        turn = turn * p.vertex_pin[:, None]
+    target = shape + turn
     sway, breath, zoom = _torso(values)
     if sway or breath:
         target = target + body.body_displacement(
@@ -147,8 +150,8 @@ def backward_map(p: Puppet, values: dict[str, float]):
     float32 source coordinates at the field's grid points)."""
     height, width = p.image.shape[:2]
     target = target_positions(p, values, height)
-    affines, drawable = triangle_affines(target, p.rest[:, :2], p.triangles)
-    bounds = source_bounds(p.rest[:, :2], p.triangles)
+    affines, drawable = triangle_affines(target, p.source, p.triangles)
+    bounds = source_bounds(p.source, p.triangles)
     opening = p.opening_tris
     affines[opening], drawable[opening] = triangle_affines(target, p.opening_source, p.triangles[opening])
     bounds[opening] = source_bounds(p.opening_source, p.triangles[opening])
@@ -156,7 +159,11 @@ def backward_map(p: Puppet, values: dict[str, float]):
     source = _outside_source(p, field, values)
     rows, cols = field.grid.window(p.head.grid)
     ids = rasterize(p.head.grid, target, p.triangles, np.flatnonzero(drawable))
+    still = source[rows, cols].copy() if p.head_pin is not None else None
     sample_affines(p.head.grid, ids, affines, source[rows, cols], bounds)
+    if still is not None:  # the last pixels at the frame's edge read exactly where they are
+        head = source[rows, cols]
+        head[...] = still + p.head_pin[..., None] * (head - still)
     return target, affines, bounds, drawable, field, source
 
 

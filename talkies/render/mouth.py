@@ -12,14 +12,21 @@ face. Upper teeth hang from the upper lip (the skull), lower teeth and tongue ri
 lower lip (the jaw). Pixels inside the opening are replaced outright (whatever the warp put
 there, e.g. stretched teeth, never shows); its rim is antialiased and a soft shadow falls a
 pixel onto the lips.
+
+The painted patch is then graded to the photo (look.py): blurred to the photo's sharpness round
+the lips, given its grain, its colour balance and no more colour than it has. Teeth recede into
+the corners and never reach the lower lip there, and the corners fade to a soft shadow, so a
+wide opening ends neither in a pale tooth point nor in a black spike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+
+from talkies.render.look import Look, grade_patch, match_blur, measure_look, sharpness
 
 # Columns of the rectified teeth textures (along the mouth) and their row step in pixels.
 _TEXTURE_COLUMNS = 96
@@ -40,9 +47,24 @@ _SHADED_SATURATION = (30.0, 60.0)
 # fraction of the mouth's width) over which the teeth between them come into view.
 _PARTED_PX = (0.5, 3.0)
 _TEETH_EMERGE = (0.02, 0.09)
-# The mouth's inside is the lips' colour, darker and redder.
+# The mouth's inside is the lips' colour, darker and redder (in a colour photo; the tints are
+# scaled by the photo's saturation, so a grey photo gets a grey inside).
 _CAVITY_TINT = np.float32([1.0, 0.75, 0.75])
 _TONGUE_TINT = np.float32([1.0, 0.7, 0.7])
+# Drawn teeth: their brightness as a share of the skin's, at most _TEETH_MAX (0..255).
+_TEETH_WHITE = 1.08
+_TEETH_MAX = 236.0
+# The teeth recede into the mouth's corners: over this share of the mouth's width at each end
+# they shorten to nothing (so the last tooth is never cut into a point by the lower lip) and
+# fall into shadow; and no tooth hangs lower than this share of the lips' gap where it is, so
+# a dark band of cavity always parts it from the lower lip, however narrow the corner.
+_TEETH_TAPER = 0.16
+_TEETH_MAX_GAP = 0.72
+# Over this share of the width at each end the inside fades to the dim seam colour: the
+# mouth's corners are a soft shadow, not a black spike or a pale wedge.
+_CORNER_SHADE = 0.1
+# The skin round the lips that the photo's look is measured on, as a share of the mouth width.
+_LOOK_RING = 0.25
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,7 @@ class MouthKit:
     lower_teeth: np.ndarray
     width_px: float
     down: np.ndarray
+    look: Look
 
 
 def prepare_mouth(
@@ -74,20 +97,58 @@ def prepare_mouth(
     face = masks["face"] > 127
     skin = float(np.median(image[face].max(axis=1))) if face.any() else 200.0
     width = max(float(facts["width_px"]), 8.0)
-    drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0)
+    look = _measure_look(image, masks, width)
+    drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0, look.white)
     if facts["teeth_visible"]:
         upper_teeth = _photo_teeth(image, landmarks, upper, lower, masks["teeth"], down, drawn.shape[0])
     else:
         upper_teeth = drawn
-    return MouthKit(
+    kit = MouthKit(
         upper=upper,
         lower=lower,
         lip_rgb=lip_rgb,
         upper_teeth=upper_teeth,
-        lower_teeth=_drawn_teeth(width * _LOWER_TEETH, skin * 0.85, -1.0),
+        lower_teeth=_drawn_teeth(width * _LOWER_TEETH, skin * 0.85, -1.0, look.white),
         width_px=width,
         down=down.astype(np.float32),
+        look=look,
     )
+    return replace(kit, look=match_blur(look, lambda trial: _trial_sharpness(image, landmarks, kit, trial)))
+
+
+# The trial opening on which the patch's blur is matched to the photo: its gap at the mouth's
+# centre as a share of the mouth's width (a wide vowel) and the jaw value painted.
+_TRIAL_GAP = 0.3
+_TRIAL_JAW = 0.8
+
+
+def _trial_sharpness(image: np.ndarray, landmarks: np.ndarray, kit: MouthKit, look: Look) -> float:
+    """Sharpness (look.sharpness) of the inside painted with `look` into a wide trial opening
+    made from the photo's lips: the upper inner lip where it is, the lower one dropped."""
+    upper = landmarks[kit.upper, :2].astype(np.float32)
+    s = np.linspace(0.0, 1.0, len(upper))
+    drop = _TRIAL_GAP * kit.width_px * np.clip(1 - (2 * s - 1) ** 2, 0, 1) ** 0.6
+    lower = upper + drop[:, None] * kit.down[None, :]
+    target = np.zeros((int(max(kit.upper.max(), kit.lower.max())) + 1, 2), np.float32)
+    target[kit.upper], target[kit.lower] = upper, lower
+    frame = image.copy()
+    paint_mouth(frame, replace(kit, look=look), target, _TRIAL_JAW)
+    polygon = np.vstack([upper, lower[-2:0:-1]])
+    inside = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+    rgb = frame.astype(np.float32)
+    return sharpness(rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722, inside)
+
+
+def _measure_look(image: np.ndarray, masks: dict, width_px: float) -> Look:
+    """The photo's look on the lips and the skin round them (the painted patch's neighbours)."""
+    lips_and_inside = np.maximum(masks["lips"], masks["inner_mouth"])
+    ring = max(3, round(_LOOK_RING * width_px))
+    around = cv2.dilate(lips_and_inside, np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 127
+    around &= masks["inner_mouth"] < 64  # the photo's own teeth are not its look
+    skin = (masks["face"] > 127) & (lips_and_inside < 64) & (masks["eyes"] < 64)
+    return measure_look(image, around & (masks["face"] > 127), skin)
 
 
 def _frame(a: np.ndarray, b: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,7 +188,16 @@ def _photo_teeth(image, landmarks, upper, lower, teeth_mask, down, rows_min: int
     _hang_from_lip(rgb, alpha)
     # Again after filling the row: a filled gap must not reach below the lower lip there.
     alpha = _tooth_row(alpha) * np.clip(depth[None, :] - t + 0.5, 0, 1)
+    # Recede into the corners, as drawn teeth do (the photo's corner teeth end in points there).
+    alpha = alpha * np.clip(rows * _ROW_PX * _corner_taper(s)[None, :] - t + 0.5, 0, 1)
     return np.dstack([rgb, alpha]).astype(np.float32)
+
+
+def _corner_taper(s: np.ndarray) -> np.ndarray:
+    """(n,) 0..1 share of the teeth's length shown at s (0..1 corner to corner): 1 over the
+    middle, falling like a rounded tooth end to 0 over the last _TEETH_TAPER of each side."""
+    edge = np.clip(np.minimum(s, 1 - s) / _TEETH_TAPER, 0, 1)
+    return np.sqrt(edge * edge * (3 - 2 * edge))
 
 
 def _shaded_teeth(rgb: np.ndarray, lit: np.ndarray) -> np.ndarray:
@@ -183,9 +253,10 @@ def _hang_from_lip(rgb: np.ndarray, alpha: np.ndarray, reach_px: float = 3.0) ->
             alpha[:first, col] = alpha[first, col]
 
 
-def _drawn_teeth(length_px: float, brightness: float, direction: float) -> np.ndarray:
+def _drawn_teeth(length_px: float, brightness: float, direction: float, white: np.ndarray) -> np.ndarray:
     """Teeth drawn in rectified mouth coordinates: (rows, 96, 4) RGBA. direction 1 = hanging from
-    the upper lip, -1 = standing on the lower lip (only the shading differs)."""
+    the upper lip, -1 = standing on the lower lip (only the shading differs); white: (3,) the
+    photo's colour balance (max 1)."""
     rows = max(2, int(np.ceil(length_px / _ROW_PX)) + 2)
     s = (np.arange(_TEXTURE_COLUMNS) + 0.5) / _TEXTURE_COLUMNS
     t = np.arange(rows)[:, None] * _ROW_PX
@@ -194,13 +265,13 @@ def _drawn_teeth(length_px: float, brightness: float, direction: float) -> np.nd
     side = np.abs(s - 0.5)
     tooth = np.clip(np.searchsorted(edges, side) - 1, 0, len(_TOOTH_WIDTHS) - 1)
     frac = (side - edges[tooth]) / np.diff(edges)[tooth]
-    tip = length_px * (1.0 - 0.12 * tooth) * (1.0 - 0.25 * (2 * frac - 1) ** 4)
+    tip = length_px * (1.0 - 0.12 * tooth) * (1.0 - 0.25 * (2 * frac - 1) ** 4) * _corner_taper(s)
     alpha = np.clip(tip[None, :] - t + 0.5, 0, 1)
     if direction < 0:  # only the front lower teeth show over the lower lip
         alpha = alpha * np.clip(1 - ((2 * s - 1) / 0.5) ** 2, 0, 1) * 0.85
     gaps = 1.0 - 0.25 * np.exp(-((frac * 7) ** 2)) - 0.25 * np.exp(-(((frac - 1.0) * 7) ** 2))
     shade = gaps * (1.0 - 0.55 * (2 * side) ** 2) * (0.82 + 0.18 * np.clip(t / max(length_px * 0.4, 1), 0, 1))
-    ivory = np.float32([238, 230, 214]) * min(1.0, brightness / 215.0)
+    ivory = white * min(_TEETH_MAX, _TEETH_WHITE * brightness)
     rgb = ivory * shade[..., None] * (1.0 if direction > 0 else 0.85)
     return np.dstack([np.broadcast_to(rgb, (rows, _TEXTURE_COLUMNS, 3)), alpha]).astype(np.float32)
 
@@ -213,8 +284,9 @@ def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float
     if widest < 0.05:
         return
     corners = np.vstack([upper, lower])
-    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 2
-    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 3
+    margin = 2 + int(np.ceil(3 * kit.look.blur_px))  # room for the patch's blur
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - margin
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + margin + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
     if x1 - x0 < 2 or y1 - y0 < 2:
         return
@@ -224,7 +296,7 @@ def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float
     alpha = np.clip(np.minimum(mouth.v + 0.5, mouth.bottom) - np.maximum(mouth.v - 0.5, mouth.top), 0, 1)
     if alpha.max() <= 0:
         return
-    layer = _inside_colours(kit, mouth, jaw)
+    layer, alpha = grade_patch(_inside_colours(kit, mouth, jaw), alpha, kit.look, (int(x0), int(y0)))
     shadow = np.clip(cv2.GaussianBlur(alpha, (0, 0), 0.9) - alpha, 0, 1) * 0.5 * _smooth(*_PARTED_PX, widest)
     box = frame[y0:y1, x0:x1].astype(np.float32)
     box = _over(box, kit.lip_rgb * 0.35, shadow)
@@ -255,7 +327,7 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     # Cavity: lit near the lips, dark deep inside and towards the corners.
     depth = np.clip(np.minimum(t_up, t_lo) / np.maximum(gap / 2, 1.0), 0, 1)
     lit = (1 - 0.75 * depth) * (1 - 0.6 * (2 * s - 1) ** 2)
-    colour = kit.lip_rgb * _CAVITY_TINT * (0.1 + 0.32 * lit[..., None])
+    colour = kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * (0.1 + 0.32 * lit[..., None])
     # Barely parted lips show a shadowed seam, not a black slit: the cavity's darkness (and the
     # teeth, below) come in as the gap grows, so a small jaw_open looks (and measures) small.
     colour = _over(kit.lip_rgb * 0.55, colour, _ramp(gap, *_PARTED_PX))
@@ -264,13 +336,21 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     tongue = np.clip((mound - t_lo) / 1.5, 0, 1) * _smooth(2.0, 7.0, m.centre_gap)
     # Lit at its front (near the lower lip), in shadow at its top / back.
     shade = 0.72 - 0.35 * np.clip(t_lo / np.maximum(mound, 1), 0, 1)
-    colour = _over(colour, kit.lip_rgb * _TONGUE_TINT * shade[..., None], tongue)
+    colour = _over(colour, kit.lip_rgb * _tint(_TONGUE_TINT, kit.look) * shade[..., None], tongue)
     # Lower teeth stand on the lower lip when the jaw is well open.
     lower_rgba = _sample(kit.lower_teeth, s, t_lo)
     colour = _over(colour, lower_rgba[..., :3], lower_rgba[..., 3] * _smooth(0.45, 0.95, jaw))
     upper_rgba = _sample(kit.upper_teeth, s, t_up)
     teeth_show = _ramp(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
-    return _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
+    teeth_show = teeth_show * np.clip(_TEETH_MAX_GAP * gap - t_up + 0.5, 0, 1)
+    colour = _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
+    corner = 1.0 - _ramp(np.minimum(s, 1 - s), 0.0, _CORNER_SHADE)
+    return _over(colour, kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * 0.45, corner)
+
+
+def _tint(tint: np.ndarray, look: Look) -> np.ndarray:
+    """A colour tint (3,) as strong as the photo is colourful: none in a grey photo."""
+    return (1.0 - look.saturation * (1.0 - tint)).astype(np.float32)
 
 
 def _linear(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:

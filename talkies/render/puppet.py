@@ -28,6 +28,22 @@ from talkies.tracks import PortraitRig
 
 # Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
 _STEP = (2, 4)
+# Head turns to these yaws (deg) must not fold the mesh (see `_unfolded_depth`); pitch is left
+# alone: the nose that covers the nostrils and the upper lip as the head bows is real.
+# a triangle folds when a turn flips it over by more than _FOLD_PX2 (smaller flips, of slivers
+# whose corners nearly coincide in the picture, cover no visible pixel). At most
+# _UNFOLD_PASSES passes of depth smoothing are made.
+_TURN_TEST_DEG = (-12.0, -6.0, 6.0, 12.0)
+_FOLD_PX2 = 1.0
+_UNFOLD_PASSES = 48
+# A face cut by the frame's edge: head and face motion fade out towards the edge, over this
+# share of the face's size at the mesh's vertices (so the lips, lids and the map agree), and
+# then over the last `_EDGE_PIN_PX` share at every pixel of the map, so that nothing at the
+# edge moves. Without it the map reads beyond the edge and the remap repeats the edge's
+# pixels into streaks as the head turns. The fade must exceed 1.5 x the largest head motion
+# near the edge (about a tenth of the face) for every read to stay inside the picture.
+_EDGE_FADE = 0.25
+_EDGE_PIN = 0.06
 _CACHE_KEY = "render.puppet"
 
 
@@ -45,7 +61,9 @@ class Field:
 
 @dataclass(frozen=True)
 class Puppet:
-    """image: (H, W, 3) uint8 source; rest: (n, 3) float32 mesh; triangles: (m, 3) int32 in draw
+    """image: (H, W, 3) uint8 source; rest: (n, 3) float32 mesh; source: (n, 2) float32 where
+    each vertex reads the photo (its rest position, but for the inner lips of a photo whose
+    mouth is open, see `_lip_source`); triangles: (m, 3) int32 in draw
     order (openings first, so lips and lids win on shared edges);
     bases: (len(BASES), n, 2) float32; head_weight: (n,); pivot / neck: (3,) rotation centres;
     head: Field over the region head and face motion reach; torso: Field over the person and
@@ -54,10 +72,14 @@ class Puppet:
     mouth_tris / eye_tris: triangles re-rendered supersampled; opening_tris: the triangles
     of the mouth opening, which read the photo at `opening_source` (n, 2) instead of the rest
     positions: just inside the lips, never the photo's teeth; groups: landmark index sets;
-    mouth: MouthKit; cache: fields built on demand (the whole-frame field for zoom)."""
+    mouth: MouthKit; vertex_pin: (n,) float32 0..1 share of head and face motion each vertex
+    keeps near the frame's edge, head_pin: (h, w) float32 the same at the head field's grid
+    points (both None when the face is far from every edge); cache: fields built on demand
+    (the whole-frame field for zoom)."""
 
     image: np.ndarray
     rest: np.ndarray
+    source: np.ndarray
     triangles: np.ndarray
     bases: np.ndarray
     head_weight: np.ndarray
@@ -77,6 +99,8 @@ class Puppet:
     mouth: MouthKit
     iod: float
     silent_eyes: tuple[SilentEye, ...] = ()
+    vertex_pin: np.ndarray | None = None
+    head_pin: np.ndarray | None = None
     cache: dict = field(default_factory=dict, compare=False)
 
 
@@ -121,16 +145,25 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     sway_w, breath_w = body.body_weights(rig.person_mask, float(chin[1]), face_h)
     step = _STEP[turbo]
     roi = rig.extras["roi"]
+    head = field_over(roi, step, (sway_w, breath_w))
+    size = float(rig.extras["face_size_px"])
+    height, width = rig.image.shape[:2]
+    vertex_pin = _edge_weight(mesh.points[:, 0], mesh.points[:, 1], width, height, _EDGE_FADE * size)
+    head_pin = _edge_weight(head.points[..., 0], head.points[..., 1], width, height, _EDGE_PIN * size)
+    pinned = vertex_pin.min() < 1.0
+    solid = mesh.triangles[sum(len(h) for h in holes) :]
+    rest = _unfolded_depth(_paired_lip_depth(mesh.points, groups), solid, mesh.head_weight, mesh.pivot, neck)
     return Puppet(
         image=np.ascontiguousarray(rig.image),
-        rest=_paired_lip_depth(mesh.points, groups),
+        rest=rest,
+        source=_lip_source(rest, groups, float(rig.extras["mouth"]["aperture_px"])),
         triangles=mesh.triangles,
         bases=bases,
         head_weight=mesh.head_weight,
         pivot=mesh.pivot.astype(np.float64),
         neck=neck,
         face_centre=mesh.face_centre,
-        head=field_over(roi, step, (sway_w, breath_w)),
+        head=head,
         torso=_torso_field(roi, step, (sway_w, breath_w)),
         vertex_body=_weights_at(sway_w, breath_w, mesh.points[:, 0], mesh.points[:, 1]),
         body_maps=(sway_w, breath_w),
@@ -149,7 +182,58 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         silent_eyes=tuple(
             eye for other in rig.other_faces for eye in _silent_eyes(other, groups, sway_w, breath_w)
         ),
+        vertex_pin=vertex_pin if pinned else None,
+        head_pin=head_pin if pinned else None,
     )
+
+
+def _unfolded_depth(
+    points: np.ndarray, solid: np.ndarray, weight: np.ndarray, pivot: np.ndarray, neck: np.ndarray
+) -> np.ndarray:
+    """The mesh (n, 3) with its depths smoothed where a head turn would fold it.
+
+    Why: each vertex turns by its own depth, so where the surface is seen nearly edge-on - the
+    far cheek of a three-quarter face, whose landmarks lie a few pixels apart in the picture but
+    far apart in depth - a turn of a few degrees makes the nearer points overtake the farther
+    ones and flips triangles over. A flipped triangle is not drawn and the overlap of its
+    neighbours leaves a crease from the eye's far corner down the cheek. Smoothing the depth of
+    the folding triangles' vertices towards their neighbours' (once per portrait, tested at the
+    largest turns the renderer allows) makes the cheek compress instead, and the depth, which
+    only drives the turn's parallax, changes nowhere else."""
+    points = points.astype(np.float64).copy()
+    area = _signed_areas(points[:, :2], solid)
+    front = np.sign(np.sum(np.sign(area)))  # the orientation of triangles that face the camera
+    solid = solid[area * front > 0]  # those already turned away in the photo may turn back
+    for _ in range(_UNFOLD_PASSES):
+        folding = np.zeros(len(solid), bool)
+        for yaw in _TURN_TEST_DEG:
+            moved = points[:, :2] + body.head_displacement(points, weight, pivot, neck, (yaw, 0.0, 0.0))
+            folding |= _signed_areas(moved, solid) * front < -_FOLD_PX2
+        if not folding.any():
+            break
+        # Each folding triangle pulls its corners to their mean depth (a flat triangle cannot
+        # flip under a turn); a vertex in several takes the mean of their means.
+        z = points[:, 2]
+        corners = solid[folding]
+        means = np.repeat(z[corners].mean(axis=1), 3)
+        count = np.bincount(corners.ravel(), minlength=len(z))
+        pulled = np.bincount(corners.ravel(), means, len(z))
+        moved_z = count > 0
+        z[moved_z] = pulled[moved_z] / count[moved_z]
+    return points.astype(np.float32)
+
+
+def _signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    a, b, c = points[triangles[:, 0]], points[triangles[:, 1]], points[triangles[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1]))
+
+
+def _edge_weight(xs: np.ndarray, ys: np.ndarray, width: int, height: int, fade_px: float) -> np.ndarray:
+    """0..1 (shape of xs) share of motion kept at pixel positions: 0 on and beyond the frame's
+    edge, rising smoothly to 1 at `fade_px` inside it."""
+    inside = np.minimum(np.minimum(xs + 0.5, width - 0.5 - xs), np.minimum(ys + 0.5, height - 0.5 - ys))
+    t = np.clip(inside / max(fade_px, 1.0), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
 def _silent_eyes(landmarks: np.ndarray, groups: dict, sway_w: np.ndarray, breath_w: np.ndarray):
@@ -232,6 +316,38 @@ def _lid_map(
     inside = upper + (y - new_upper) * (lower - upper) / gap
     below = lower + (y - new_lower) * (bottom - lower) / np.maximum(bottom - new_lower, 1e-6)
     return np.where(y <= new_upper, above, np.where(y >= new_lower, below, inside)).astype(np.float32)
+
+
+# Where the photo's lips are parted, the lips read the photo this far (px, at most this share of
+# the lip's thickness) inside their inner edge.
+_LIP_INSET_PX = 1.5
+_LIP_INSET_SHARE = 0.2
+# ... once the photo's lips are parted by more than this (px).
+_PARTED_PHOTO_PX = 1.0
+
+
+def _lip_source(points: np.ndarray, groups: dict, aperture_px: float) -> np.ndarray:
+    """(n, 2) float32 source positions of all vertices: the rest positions, but with the inner
+    lip points moved `_LIP_INSET_PX` into their lips when the photo's lips are parted.
+
+    Why: the lips are warped from the photo right up to their inner edge, and bilinear
+    sampling there (plus the pixel of margin every triangle may read) takes in what lies
+    between the photo's lips: its teeth, or the dark of its mouth. When the lips then close,
+    that shows as a pale or greenish smear along the seam. Reading a pixel or so inside the
+    lip keeps the seam lip-coloured; a photo with closed lips has nothing to avoid there."""
+    source = points[:, :2].astype(np.float64).copy()
+    if aperture_px <= _PARTED_PHOTO_PX:
+        return source.astype(np.float32)
+    for inner, outer in (
+        (groups["lip_upper"][3], groups["lip_upper"][0]),
+        (groups["lip_lower"][3], groups["lip_lower"][0]),
+    ):
+        inner, outer = np.array(inner[1:-1]), np.array(outer[1:-1])
+        towards = source[outer] - source[inner]
+        thickness = np.maximum(np.linalg.norm(towards, axis=1, keepdims=True), 1e-6)
+        inset = np.minimum(_LIP_INSET_PX, _LIP_INSET_SHARE * thickness)
+        source[inner] += towards / thickness * inset
+    return source.astype(np.float32)
 
 
 def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
