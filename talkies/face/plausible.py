@@ -40,7 +40,7 @@ def eye_contrast(image: np.ndarray, landmarks: np.ndarray) -> float:
     x0, y0, x1, y1 = box
     crop = image[y0:y1, x0:x1].astype(np.float32)
     luma = crop[..., 0] * 0.2126 + crop[..., 1] * 0.7152 + crop[..., 2] * 0.0722
-    local = landmarks[:, :2] - np.float32([x0, y0])
+    local: np.ndarray = landmarks[:, :2] - np.array([x0, y0], np.float32)
     size = (x1 - x0, y1 - y0)
     oval = polygon_mask(size, local[list(topology.face_oval())]) > 127
     eyes = (
@@ -81,5 +81,5 @@ def _skin(local: np.ndarray, size: tuple[int, int], face_px: float) -> np.ndarra
     skin = np.zeros((size[1], size[0]), np.uint8)
     radius = max(1, round(_SKIN_RADIUS * face_px))
     for i in _SKIN_POINTS:
-        cv2.circle(skin, (int(local[i, 0]), int(local[i, 1])), radius, 1, -1)
+        cv2.circle(skin, (int(local[i, 0]), int(local[i, 1])), radius, (1,), -1)
     return skin.astype(bool)

@@ -21,7 +21,7 @@ _MIN_TEETH_APERTURE_PX = 2.0
 def polygon_mask(size: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     """(H, W) uint8 mask of a filled polygon ((n, 2) pixels); size is (W, H)."""
     mask = np.zeros((size[1], size[0]), np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], (255,), cv2.LINE_AA, shift=4)
     return mask
 
 

@@ -56,6 +56,6 @@ def pick_speaker(
 def _coverage(mask: np.ndarray, polygon: np.ndarray) -> float:
     """Mean mask value over a polygon."""
     inside = np.zeros(mask.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(polygon).astype(np.int32)], 1)
+    cv2.fillPoly(inside, [np.round(polygon).astype(np.int32)], (1,))
     area = int(inside.sum())
     return float(mask[inside > 0].mean()) if area else 0.0

@@ -102,7 +102,11 @@ def target_positions(p: Puppet, values: dict[str, float], height: int) -> np.nda
     _keep_apart(shape, p.groups["lip_upper"][3], p.groups["lip_lower"][3])
     for side in ("right", "left"):
         _keep_apart(shape, p.groups[f"{side}_eye_upper"], p.groups[f"{side}_eye_lower"])
-    angles = tuple(_limited(values, f"head_{a}_deg") for a in ("yaw", "pitch", "roll"))
+    angles = (
+        _limited(values, "head_yaw_deg"),
+        _limited(values, "head_pitch_deg"),
+        _limited(values, "head_roll_deg"),
+    )
     points = np.column_stack([shape, p.rest[:, 2]]).astype(np.float64)
     turn = body.head_displacement(points, p.head_weight, p.pivot, p.neck, angles)
     if p.vertex_pin is not None:  # a face cut by the frame: the head does not move at the edge
@@ -161,7 +165,7 @@ def backward_map(p: Puppet, values: dict[str, float]):
     ids = rasterize(p.head.grid, target, p.triangles, np.flatnonzero(drawable))
     still = source[rows, cols].copy() if p.head_pin is not None else None
     sample_affines(p.head.grid, ids, affines, source[rows, cols], bounds)
-    if still is not None:  # the last pixels at the frame's edge read exactly where they are
+    if still is not None and p.head_pin is not None:  # the pixels at the frame's edge stay put
         head = source[rows, cols]
         head[...] = still + p.head_pin[..., None] * (head - still)
     return target, affines, bounds, drawable, field, source
@@ -215,7 +219,7 @@ def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines
     covered = sample_affines(grid, ids, affines, fine, bounds)
     if not covered.any():
         return
-    pixels = cv2.remap(image, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
+    pixels = cv2.remap(image, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(  # type: ignore[call-overload]
         np.float32
     )
     size = (box[2] - box[0], box[3] - box[1])

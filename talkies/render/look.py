@@ -71,7 +71,9 @@ def measure_look(image: np.ndarray, around_mouth: np.ndarray, skin: np.ndarray) 
     chroma = _chroma(image.astype(np.float32))
     skin_chroma = float(np.median(chroma[skin])) if skin.any() else _FULL_CHROMA
     saturation = float(np.clip((skin_chroma - _GREY_CHROMA) / (_FULL_CHROMA - _GREY_CHROMA), 0.0, 1.0))
-    skin_rgb = np.median(image[skin], axis=0).astype(np.float32) if skin.any() else np.float32([1, 1, 1])
+    skin_rgb = (
+        np.median(image[skin], axis=0).astype(np.float32) if skin.any() else np.array([1, 1, 1], np.float32)
+    )
     hue = skin_rgb / max(float(skin_rgb.max()), 1.0)
     white = (hue**_TEETH_HUE) ** saturation  # a grey photo has a neutral white
     rng = np.random.default_rng(12)
@@ -144,7 +146,7 @@ def grade_patch(
     luma = _luma(patch)
     patch = luma[..., None] + look.saturation * (patch - luma[..., None])
     if look.noise > 0.2:
-        patch = patch + look.noise * _grain(look, origin, alpha.shape)[..., None]
+        patch = patch + look.noise * _grain(look, origin, (alpha.shape[0], alpha.shape[1]))[..., None]
     return patch, alpha
 
 

@@ -49,8 +49,8 @@ _PARTED_PX = (0.5, 3.0)
 _TEETH_EMERGE = (0.02, 0.09)
 # The mouth's inside is the lips' colour, darker and redder (in a colour photo; the tints are
 # scaled by the photo's saturation, so a grey photo gets a grey inside).
-_CAVITY_TINT = np.float32([1.0, 0.75, 0.75])
-_TONGUE_TINT = np.float32([1.0, 0.7, 0.7])
+_CAVITY_TINT = np.array([1.0, 0.75, 0.75], np.float32)
+_TONGUE_TINT = np.array([1.0, 0.7, 0.7], np.float32)
 # Drawn teeth: their brightness as a share of the skin's, at most _TEETH_MAX (0..255).
 _TEETH_WHITE = 1.08
 _TEETH_MAX = 236.0
@@ -93,7 +93,11 @@ def prepare_mouth(
     upper = np.array(groups["lip_upper"][3])
     lower = np.array(groups["lip_lower"][3])
     lips = masks["lips"] > 127
-    lip_rgb = np.median(image[lips], axis=0).astype(np.float32) if lips.any() else np.float32([170, 90, 90])
+    lip_rgb = (
+        np.median(image[lips], axis=0).astype(np.float32)
+        if lips.any()
+        else np.array([170, 90, 90], np.float32)
+    )
     face = masks["face"] > 127
     skin = float(np.median(image[face].max(axis=1))) if face.any() else 200.0
     width = max(float(facts["width_px"]), 8.0)
@@ -134,9 +138,9 @@ def _trial_sharpness(image: np.ndarray, landmarks: np.ndarray, kit: MouthKit, lo
     frame = image.copy()
     paint_mouth(frame, replace(kit, look=look), target, _TRIAL_JAW)
     polygon = np.vstack([upper, lower[-2:0:-1]])
-    inside = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(inside, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
-    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+    filled = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(filled, [np.round(polygon * 16).astype(np.int32)], (255,), cv2.LINE_8, shift=4)
+    inside = cv2.erode(filled, np.ones((5, 5), np.uint8)) > 0
     rgb = frame.astype(np.float32)
     return sharpness(rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722, inside)
 
@@ -366,7 +370,9 @@ def _sample(texture: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Bilinear lookup of a rectified texture at (s 0..1, t px); transparent beyond its rows."""
     map_x = (s * _TEXTURE_COLUMNS - 0.5).astype(np.float32)
     map_y = (t / _ROW_PX).astype(np.float32)
-    return cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0)
+    )
 
 
 def _over(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -171,8 +171,9 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         mouth_tris=_triangles_touching(mesh.triangles, _mouth_vertices(groups)),
         opening_tris=np.arange(len(mesh.holes["mouth"])),  # the mesh lists the mouth opening first
         opening_source=_opening_source(mesh.points, groups),
-        eye_tris=tuple(
-            _triangles_touching(mesh.triangles, _eye_vertices(groups, side)) for side in ("right", "left")
+        eye_tris=(
+            _triangles_touching(mesh.triangles, _eye_vertices(groups, "right")),
+            _triangles_touching(mesh.triangles, _eye_vertices(groups, "left")),
         ),
         groups=groups,
         mouth=prepare_mouth(

@@ -72,12 +72,13 @@ class Grid:
         off = (self.scale - 1) / 2
         xs = self.x0 + off + self.scale * np.arange(self.width, dtype=np.float32)
         ys = self.y0 + off + self.scale * np.arange(self.height, dtype=np.float32)
-        return np.meshgrid(xs, ys)
+        gx, gy = np.meshgrid(xs, ys)
+        return gx, gy
 
     def to_grid(self, xy: np.ndarray) -> np.ndarray:
         """Pixel coordinates -> grid coordinates (same shape)."""
         off = (self.scale - 1) / 2
-        return (xy - np.array([self.x0 + off, self.y0 + off], np.float32)) / self.scale
+        return np.asarray((xy - np.array([self.x0 + off, self.y0 + off], np.float32)) / self.scale)
 
 
 def triangle_affines(
@@ -165,7 +166,8 @@ def warp_grid(image: np.ndarray, grid: Grid, source: np.ndarray) -> np.ndarray:
     full = (
         source if grid.scale == 1 else cv2.resize(source, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     )
-    return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # (cv2's stubs do not know that map2 may be None when map1 holds both coordinates)
+    return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
 
 
 def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
