@@ -51,7 +51,9 @@ class AnimateOptions:
                 field="prompt",
             )
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise InvalidOptionError(f"seed is {self.seed!r}; it must be an integer in [0, 2**32)", field="seed")
+            raise InvalidOptionError(
+                f"seed is {self.seed!r}; it must be an integer in [0, 2**32)", field="seed"
+            )
 
     def audio_limit_s(self) -> float:
         return self.max_audio_s if self.max_audio_s is not None else MAX_AUDIO_S[self.resolution]
