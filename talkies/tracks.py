@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +178,43 @@ CURVES: dict[str, str] = {
     "breath": "0..1, chest and shoulders rise",
     "zoom": "scale factor - 1 of a camera push in (0 = none)",
 }
+
+
+# What the renderer draws well, per curve, in the curve's unit: the one table of ranges.
+# check_track refuses a track with any value outside it (naming curve, value and range), the
+# planners keep inside it, and the renderer refuses rather than clamps (`curve_value`).
+CURVE_RANGES: dict[str, tuple[float, float]] = {
+    **{name: (0.0, 1.0) for name, unit in CURVES.items() if unit.startswith("0..1")},
+    "gaze_x_deg": (-25.0, 25.0),
+    "gaze_y_deg": (-20.0, 20.0),
+    "head_yaw_deg": (-12.0, 12.0),
+    "head_pitch_deg": (-10.0, 10.0),
+    "head_roll_deg": (-12.0, 12.0),
+    "torso_sway_px": (-40.0, 40.0),
+    "zoom": (-0.2, 0.5),
+}
+RANGE_TOLERANCE = 1e-4  # stored tracks keep 5 decimals (MotionTrack.to_json)
+
+
+def range_error(name: str, value: float, where: str = "") -> str | None:
+    """None when `value` lies in the renderable range of curve `name` (CURVE_RANGES, within
+    RANGE_TOLERANCE), else a message naming the curve, the value and the range."""
+    low, high = CURVE_RANGES[name]
+    if low - RANGE_TOLERANCE <= value <= high + RANGE_TOLERANCE:
+        return None
+    return (
+        f"motion curve {name!r} is {value:g}{where}; it must stay within [{low:g}, {high:g}] ({CURVES[name]})"
+    )
+
+
+def curve_value(values: Mapping[str, float], name: str) -> float:
+    """One frame's value of curve `name` (0 when absent), checked against CURVE_RANGES: raises
+    InvalidMotionError outside it, so nothing downstream clamps silently."""
+    value = float(values.get(name, 0.0))
+    message = range_error(name, value)
+    if message:
+        raise InvalidMotionError(message)
+    return min(max(value, CURVE_RANGES[name][0]), CURVE_RANGES[name][1])  # only the tolerance
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from talkies.errors import (
     InputError,
     InvalidAudioError,
     InvalidImageError,
+    InvalidMotionError,
     InvalidOptionError,
     NoFaceError,
     SilentAudioError,
 )
+from talkies.tracks import MotionTrack
 
 needs_face = pytest.mark.skipif(
     not hasattr(face, "analyze_portrait"), reason="talkies.face.analyze_portrait is not implemented yet"
@@ -178,6 +180,19 @@ def test_audio_too_long_is_refused_before_any_analysis(
 def test_bad_options(tmp_path, portrait, speech, options, patterns) -> None:
     err = animate_fails(tmp_path, portrait, speech, InvalidOptionError, *patterns, **options)
     assert err.field in ("resolution", "fps")
+
+
+def test_a_motion_track_beyond_what_the_renderer_draws_is_refused_not_clamped(
+    tmp_path, portrait, speech
+) -> None:
+    n = 75  # speech_short.wav: 3.0 s at 25 fps
+    curves = {"jaw_open": np.zeros(n, np.float32), "head_yaw_deg": np.full(n, 30.0, np.float32)}
+    track = MotionTrack(25.0, curves)
+    err = animate_fails(
+        tmp_path, portrait, speech, InvalidMotionError, r"'head_yaw_deg' is 30 at frame 0", r"\[-12, 12\]",
+        motion=track,
+    )  # fmt: skip
+    assert err.field == "motion"
 
 
 # ---------------------------------------------------------------- the same through the CLI

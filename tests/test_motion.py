@@ -382,7 +382,7 @@ def track_of(n: int = 50, fps: float = 25, **curves: np.ndarray) -> MotionTrack:
 
 
 def test_check_track_accepts_a_fitting_track() -> None:
-    motion.check_track(track_of(jaw_open=np.full(50, 1.02, np.float32)), 50, 25)
+    motion.check_track(track_of(jaw_open=np.full(50, 1.0, np.float32)), 50, 25)  # the range ends
 
 
 @pytest.mark.parametrize(
@@ -390,9 +390,12 @@ def test_check_track_accepts_a_fitting_track() -> None:
     [
         (track_of(fps=30), ["30 fps", "25 fps"]),
         (track_of(n=40), ["jaw_open", "(40,)", "50 frames"]),
-        (track_of(jaw_open=np.full(50, 1.5, np.float32)), ["jaw_open", "1.5", "1.05"]),
-        (track_of(blink_left=-np.ones(50, np.float32)), ["blink_left", "-1", "-0.05"]),
-        (track_of(head_yaw_deg=np.full(50, 90.0, np.float32)), ["head_yaw_deg", "90", "45"]),
+        (track_of(jaw_open=np.full(50, 1.5, np.float32)), ["jaw_open", "1.5", "[0, 1]"]),
+        (track_of(blink_left=-np.ones(50, np.float32)), ["blink_left", "-1", "[0, 1]"]),
+        (track_of(head_yaw_deg=np.full(50, 90.0, np.float32)), ["head_yaw_deg", "90", "12"]),
+        # within what the old check allowed (45), beyond what the renderer draws: it was drawn at 12
+        (track_of(head_yaw_deg=np.full(50, 30.0, np.float32)), ["head_yaw_deg", "30", "[-12, 12]"]),
+        (track_of(zoom=np.full(50, 0.8, np.float32)), ["zoom", "0.8", "[-0.2, 0.5]"]),
         (track_of(jaw_open=np.array([np.nan] * 50, np.float32)), ["jaw_open", "NaN"]),
         (track_of(jaw_opn=np.zeros(50, np.float32)), ["jaw_opn", "unknown"]),
         (MotionTrack(fps=25, curves={}), ["no curves"]),

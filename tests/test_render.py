@@ -405,3 +405,12 @@ def test_drawn_inside_of_an_upscaled_small_face_is_as_soft_as_the_face() -> None
     )
     luma = frame.astype(np.float32) @ np.float32([0.2126, 0.7152, 0.0722])
     assert 0.7 <= sharpness(luma, inside) / sharpness(luma, around) <= 1.4
+
+
+def test_render_refuses_a_curve_outside_its_range_instead_of_clamping_it(rig: PortraitRig) -> None:
+    from talkies.errors import InvalidMotionError
+
+    with pytest.raises(InvalidMotionError, match=r"'head_yaw_deg' is 30; it must stay within \[-12, 12\]"):
+        render_one(rig, head_yaw_deg=30.0)
+    with pytest.raises(InvalidMotionError, match=r"'breath' is -0.5"):
+        render_one(rig, breath=-0.5)

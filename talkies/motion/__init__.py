@@ -19,7 +19,7 @@ from talkies.motion import blinks, body, expression, head, mouth, prosody, timel
 from talkies.motion.check import LIMITS, check_track
 from talkies.motion.prompt import Modifiers, modifiers
 from talkies.options import AnimateOptions
-from talkies.tracks import CURVES, MotionTrack, PortraitRig, SpeechTrack
+from talkies.tracks import CURVE_RANGES, CURVES, MotionTrack, PortraitRig, SpeechTrack
 
 __all__ = ["LIMITS", "MOUTH_LEAD_S", "Modifiers", "check_track", "modifiers", "plan"]
 
@@ -50,5 +50,8 @@ def plan(speech: SpeechTrack, rig: PortraitRig, n_frames: int, options: AnimateO
     curves |= expression.plan_expression(
         times, accents, timeline.rng(options.seed, _FACE_STREAM), mods, aroused
     )
-    full = {name: curves.get(name, np.zeros(n_frames)).astype(np.float32) for name in CURVES}
+    # The planners' own curves are held inside what the renderer draws (a strong prompt may ask
+    # for more head turn than a 2.5D warp of one photo shows); a caller's track is refused.
+    full = {name: np.clip(curves.get(name, np.zeros(n_frames)), *CURVE_RANGES[name]) for name in CURVES}
+    full = {name: curve.astype(np.float32) for name, curve in full.items()}
     return MotionTrack(fps=fps, curves=full)

@@ -30,13 +30,8 @@ from talkies.render.warp import (
     triangle_affines,
     warp_grid,
 )
+from talkies.tracks import curve_value
 
-# Limits of what the warp renders well; curve values beyond them are held at the limit.
-_LIMITS = {
-    "head_yaw_deg": 12.0, "head_pitch_deg": 10.0, "head_roll_deg": 12.0,
-    "gaze_x_deg": 25.0, "gaze_y_deg": 20.0, "torso_sway_px": 40.0,
-}  # fmt: skip
-_ZOOM_RANGE = (-0.2, 0.5)
 # Samples per pixel and axis where lips and lids are re-rendered exactly.
 _SUPERSAMPLE = 3
 # A mouth at rest (jaw_open 0) has its lips together and lightly pressed: without it, lips that
@@ -53,10 +48,10 @@ _JAW_GAMMA = 0.8
 def basis_weights(values: dict[str, float]) -> np.ndarray:
     """(len(BASES),) float32 weight of each expression basis for one frame's curve values."""
 
-    def unit(name: str, top: float = 1.0) -> float:
-        return float(np.clip(values.get(name, 0.0), 0.0, top))
+    def unit(name: str) -> float:
+        return curve_value(values, name)
 
-    press, tuck, jaw = unit("lip_press"), unit("lip_tuck"), unit("jaw_open", 1.2)
+    press, tuck, jaw = unit("lip_press"), unit("lip_tuck"), unit("jaw_open")
     seal = _REST_SEAL * (1.0 - _smoothstep(jaw / _SEAL_JAW))
     blink = {"right": unit("blink_right"), "left": unit("blink_left")}
     gaze_x, gaze_y = _limited(values, "gaze_x_deg"), _limited(values, "gaze_y_deg")
@@ -85,15 +80,13 @@ def _smoothstep(x: float) -> float:
 
 
 def _limited(values: dict[str, float], name: str) -> float:
-    limit = _LIMITS[name]
-    return float(np.clip(values.get(name, 0.0), -limit, limit))
+    """The frame's value of `name`, refused (never clamped) outside what the warp renders."""
+    return curve_value(values, name)
 
 
 def _torso(values: dict[str, float]) -> tuple[float, float, float]:
     """(sway px at 1080p, breath, zoom) of one frame, within what the renderer takes."""
-    breath = float(np.clip(values.get("breath", 0.0), -1.0, 1.0))
-    zoom = float(np.clip(values.get("zoom", 0.0), *_ZOOM_RANGE))
-    return _limited(values, "torso_sway_px"), breath, zoom
+    return _limited(values, "torso_sway_px"), _limited(values, "breath"), _limited(values, "zoom")
 
 
 def target_positions(p: Puppet, values: dict[str, float], height: int) -> np.ndarray:
@@ -144,7 +137,7 @@ def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
     for tris in (p.mouth_tris, *p.eye_tris):
         drawn = tris[drawable[tris]]
         _refine(frame, p.image, field.grid, source, target, p.triangles, drawn, affines, bounds)
-    paint_mouth(frame, p.mouth, target, float(np.clip(values.get("jaw_open", 0.0), 0, 1)))
+    paint_mouth(frame, p.mouth, target, curve_value(values, "jaw_open"))
     return frame
 
 

@@ -24,7 +24,7 @@ from talkies.render import body
 from talkies.render.expressions import BASES, expression_bases
 from talkies.render.mouth import MouthKit, prepare_mouth
 from talkies.render.warp import Grid
-from talkies.tracks import PortraitRig
+from talkies.tracks import PortraitRig, curve_value
 
 # Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
 _STEP = (2, 4)
@@ -269,13 +269,13 @@ def _silent_eyes(landmarks: np.ndarray, groups: dict, sway_w: np.ndarray, breath
 def close_silent_eyes(p: Puppet, frame: np.ndarray, values: dict[str, float]) -> np.ndarray:
     """Blink the silent faces' eyes in `frame` (in place, and returned) by `blink_others`
     (0 open .. 1 closed), following the torso motion and zoom of the frame's `values`."""
-    closure = float(np.clip(values.get("blink_others", 0.0), 0.0, 1.0))
+    closure = curve_value(values, "blink_others")
     if closure <= 0 or not p.silent_eyes:
         return frame
     height, width = frame.shape[:2]
-    sway = float(np.clip(values.get("torso_sway_px", 0.0), -40.0, 40.0))
-    breath = float(np.clip(values.get("breath", 0.0), -1.0, 1.0))
-    zoom = float(np.clip(values.get("zoom", 0.0), -0.2, 0.5))
+    sway = curve_value(values, "torso_sway_px")
+    breath = curve_value(values, "breath")
+    zoom = curve_value(values, "zoom")
     centre = p.face_centre.astype(np.float64)
     for eye in p.silent_eyes:
         shift = body.body_displacement(sway, breath, height, eye.body[:1], eye.body[1:]).reshape(2)
