@@ -72,7 +72,7 @@ def animate(
     # 2. Analyse the portrait (once) and the speech.
     report(Progress("analyse", 0, 2, "analysing portrait"))
     rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
-    analysing = f"{rig.extras['faces_note']}; analysing speech"
+    analysing = f"{rig.faces_note}; analysing speech"
     report(Progress("analyse", 1, 2, analysing))
     speech = audio.analyze_speech(voice, lambda share: report(Progress("analyse", 1, 2, analysing)))
     report(Progress("analyse", 2, 2, f"speech analysed: {speech.describe()}"))

@@ -18,7 +18,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -130,6 +129,56 @@ class SpeechTrack:
 
 
 @dataclass(frozen=True)
+class WarpMesh:
+    """The warp mesh of one face (built by face.analyze_portrait, drawn by render).
+
+    points: (n, 3) float32 rest positions (x, y px; z px, negative = nearer): the 478 landmarks
+    first, then the ring vertices, ring by ring, each ring in face-outline order, then the
+    eyeball vertices (points[copies_at + i] duplicates landmark copies_of[i]).
+    triangles: (m, 3) int32 over `points`: first the mouth and eye openings (`holes`, name ->
+    (k, 3) int32; the eye openings use the eyeball vertices), then the face tessellation, then
+    the ring strips, so that drawing them in order lets lips and lids win over the openings.
+    head_weight: (n,) float32 0..1. ring: (n,) int8: 0 landmark, k ring k (1..rings), -1
+    eyeball vertex. pivot: (3,) float32 head centre (x, y at ear level, z at the ears' depth).
+    face_centre: (2,) centre of the face outline; down: (2,) unit vector forehead -> chin.
+    """
+
+    points: np.ndarray
+    triangles: np.ndarray
+    holes: Mapping[str, np.ndarray]
+    head_weight: np.ndarray
+    ring: np.ndarray
+    pivot: np.ndarray
+    face_centre: np.ndarray
+    down: np.ndarray
+    copies_of: np.ndarray
+    copies_at: int
+    rings: int
+
+    @property
+    def outer_ring(self) -> np.ndarray:
+        """Indices of the vertices of the outermost ring (they never move with the head)."""
+        return np.flatnonzero(self.ring == self.rings)
+
+    @property
+    def copies(self) -> np.ndarray:
+        """Indices of the eyeball vertices (copies of lid contour landmarks `copies_of`)."""
+        return self.copies_at + np.arange(len(self.copies_of))
+
+
+@dataclass(frozen=True)
+class MouthFacts:
+    """What the photo's own mouth shows: the inner-lip gap at its centre and its width
+    (corner to corner), in pixels; the share of the opening that is teeth, and whether the
+    teeth show at all (then the renderer uses the photo's own)."""
+
+    aperture_px: float
+    width_px: float
+    teeth_fraction: float
+    teeth_visible: bool
+
+
+@dataclass(frozen=True)
 class PortraitRig:
     """Everything known about the still image, computed once (face.analyze_portrait).
 
@@ -138,15 +187,30 @@ class PortraitRig:
                   of `image`, z in the same pixel scale (mediapipe's depth, negative = nearer)
     other_faces:  landmarks (478, 3) of every other face found (they stay alive, but silent)
     person_mask:  (H, W) float32 0..1, the people in the photo (selfie segmentation)
-    extras:       renderer-private precomputations (triangulation, region masks, barycentric
-                  weights, the moving region of interest ...); only face/render read it.
+    mesh:         the speaker's warp mesh (None: a rig made by hand, which render refuses)
+    masks:        name -> (H, W) uint8 0..255: face, lips, inner_mouth, eyes, head, teeth
+    mouth:        what the photo's mouth shows (MouthFacts)
+    groups:       name -> landmark index tuples (lip rings, lids, irises, brows, jaw line ...)
+    iod_px:       distance between the iris centres (the face's scale unit), pixels
+    face_size_px: larger side of the face's landmark box, pixels
+    roi:          (x0, y0, x1, y1) pixel box outside which head and face motion never reach
+    faces_note:   one line for the user: how many faces, which speaks (its box), how to pick
+                  another, what was found but not taken for a face
+    Render keeps its own per-rig precomputation (render.prepare); nothing writes into a rig.
     """
 
     image: np.ndarray
     landmarks: np.ndarray
     other_faces: tuple[np.ndarray, ...]
     person_mask: np.ndarray
-    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+    mesh: WarpMesh | None = None
+    masks: Mapping[str, np.ndarray] = field(default_factory=dict)
+    mouth: MouthFacts | None = None
+    groups: Mapping[str, tuple] = field(default_factory=dict)
+    iod_px: float = 0.0
+    face_size_px: float = 0.0
+    roi: tuple[int, int, int, int] = (0, 0, 0, 0)
+    faces_note: str = ""
 
     @property
     def size(self) -> tuple[int, int]:

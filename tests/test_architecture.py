@@ -48,3 +48,25 @@ def test_library_does_not_import_adapters() -> None:
     for path in library:
         for name in _talkies_imports(path):
             assert not name.startswith(("talkies.cli", "talkies.service")), f"{path} imports {name}"
+
+
+def test_the_portrait_rig_is_typed_and_frozen() -> None:
+    """face hands render a typed contract: no field of PortraitRig is a free-form dict, and
+    nothing can write into one (render keeps its own cache, render.puppet)."""
+    import dataclasses
+
+    from talkies.tracks import PortraitRig
+
+    assert PortraitRig.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    for f in dataclasses.fields(PortraitRig):
+        assert "Any" not in str(f.type) and str(f.type) != "dict", f"PortraitRig.{f.name}: {f.type}"
+
+
+def test_render_and_face_share_only_the_contracts() -> None:
+    for stage, other in (("render", "talkies.face"), ("face", "talkies.render")):
+        for path in _modules(stage):
+            for name in _talkies_imports(path):
+                assert not name.startswith(other), f"{path.relative_to(PACKAGE.parent)} imports {name}"
+            assert "extras" not in path.read_text(), (
+                f"{path.relative_to(PACKAGE.parent)} uses an untyped side door"
+            )

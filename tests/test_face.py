@@ -73,18 +73,18 @@ def test_rig_of_the_sample_portrait(rig: PortraitRig) -> None:
     assert rig.person_mask[5, 5] < 0.1  # the flag's corner is background
 
 
-def test_rig_extras(rig: PortraitRig) -> None:
-    extras = rig.extras
+def test_rig_carries_the_renderers_precomputation_in_typed_fields(rig: PortraitRig) -> None:
     height, width = rig.image.shape[:2]
     for name in ("face", "lips", "inner_mouth", "eyes", "head", "teeth"):
-        mask = extras["masks"][name]
+        mask = rig.masks[name]
         assert mask.shape == (height, width) and mask.dtype == np.uint8 and mask.max() > 0, name
-    assert extras["mouth"]["teeth_visible"]  # the sample smiles showing teeth
-    assert extras["mouth"]["aperture_px"] > 2
-    assert 25 < extras["iod_px"] < 45  # the face is about 80 px wide at 384 px
-    x0, y0, x1, y1 = extras["roi"]
+    assert rig.mouth is not None and rig.mouth.teeth_visible  # the sample smiles showing teeth
+    assert rig.mouth.aperture_px > 2
+    assert 25 < rig.iod_px < 45  # the face is about 80 px wide at 384 px
+    x0, y0, x1, y1 = rig.roi
     assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
-    mesh = extras["mesh"]
+    mesh = rig.mesh
+    assert mesh is not None
     assert len(mesh.points) == 478 + 5 * 36 + len(mesh.copies_of)
     assert mesh.triangles.min() >= 0 and mesh.triangles.max() < len(mesh.points)
     assert np.all(mesh.head_weight[:478] == 1) and np.all(mesh.head_weight[mesh.outer_ring] == 0)
@@ -93,12 +93,12 @@ def test_rig_extras(rig: PortraitRig) -> None:
 def test_closed_mouth_shows_no_teeth(rig: PortraitRig) -> None:
     """A photo with lips together: paint the opening over with lip colour."""
     image = rig.image.copy()
-    inner = rig.extras["masks"]["inner_mouth"] > 0
-    image[inner] = np.median(image[rig.extras["masks"]["lips"] > 127], axis=0)
+    inner = rig.masks["inner_mouth"] > 0
+    image[inner] = np.median(image[rig.masks["lips"] > 127], axis=0)
     facts = face.regions.mouth_facts(
         rig.landmarks, face.regions.region_masks(image, rig.landmarks, rig.person_mask)
     )
-    assert not facts["teeth_visible"]
+    assert not facts.teeth_visible
 
 
 def two_people(examples) -> np.ndarray:
@@ -130,7 +130,7 @@ def test_mask_that_covers_no_face(examples) -> None:
 
 
 def test_the_log_line_says_how_many_faces_which_speaks_and_how_to_pick_another(examples) -> None:
-    note = face.analyze_portrait(two_people(examples)).extras["faces_note"]
+    note = face.analyze_portrait(two_people(examples)).faces_note
     assert note.startswith("2 faces found; the one at (")
     assert "speaks (the largest; a mask (--mask or mask_url) picks another)" in note
 
@@ -157,8 +157,8 @@ def test_a_detection_whose_eyes_are_not_darker_than_its_skin_is_not_a_face(examp
     monkeypatch.setattr(face, "find_faces", lambda image, search_all=False: found)
     rig = face.analyze_portrait(canvas)
     assert np.allclose(rig.landmarks, real) and rig.other_faces == ()
-    assert "not taken for faces: at (" in rig.extras["faces_note"]
-    assert "its eyes are not darker than its skin" in rig.extras["faces_note"]
+    assert "not taken for faces: at (" in rig.faces_note
+    assert "its eyes are not darker than its skin" in rig.faces_note
 
 
 def test_only_phantoms_is_no_face(examples, monkeypatch) -> None:

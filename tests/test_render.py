@@ -324,7 +324,8 @@ def flipped_face_triangles(rig: PortraitRig, yaw: float) -> list[tuple[int, int,
     that a head turn of `yaw` degrees flips over by more than 1 px^2: a fold, which shows as a
     crease (the flipped triangle is not drawn, its neighbours overlap)."""
     p = puppet_for(rig, False)
-    mesh = rig.extras["mesh"]
+    mesh = rig.mesh
+    assert mesh is not None
     solid = mesh.triangles[sum(len(h) for h in mesh.holes.values()) :]
 
     def areas(points: np.ndarray) -> np.ndarray:

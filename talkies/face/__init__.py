@@ -2,18 +2,11 @@
 
     rig = analyze_portrait(image, speaker_mask=None)
 
-The result is a `PortraitRig`: the speaker's 478 face-mesh landmarks in pixels of `image`, the
-other faces, the person mask, and in `rig.extras`:
-
-    "mesh"           WarpMesh: landmarks + rings of extra vertices, triangles, head weights, pivot
-    "masks"          name -> (H, W) uint8 0..255: face, lips, inner_mouth, eyes, head, teeth
-    "mouth"          aperture_px, width_px, teeth_fraction, teeth_visible (what the photo shows)
-    "iod_px"         distance between the iris centres (the face's scale unit), pixels
-    "face_size_px"   larger side of the face's landmark box, pixels
-    "roi"            (x0, y0, x1, y1) pixel box outside which head and face motion never reach
-    "topology"       name -> landmark index tuples (lip rings, lids, irises, brows, jaw line ...)
-    "faces_note"     one line for the user: how many faces, which one speaks (its box), how to
-                     pick another, and what was found but not taken for a face
+The result is a `PortraitRig` (tracks.py): the speaker's 478 face-mesh landmarks in pixels of
+`image`, the other faces, the person mask, and typed fields for the renderer: the warp mesh
+(landmarks + rings of extra vertices, triangles, head weights, pivot), the region masks, what
+the photo's mouth shows, the landmark groups, the face's scale (iod_px, face_size_px), the box
+motion never leaves (roi), and a one-line note for the user about the faces found.
 """
 
 from __future__ import annotations
@@ -25,11 +18,11 @@ import numpy as np
 from talkies.errors import FaceTooSmallError, InvalidImageError, NoFaceError
 from talkies.face import topology
 from talkies.face.detect import face_size_px, find_faces
-from talkies.face.mesh import WarpMesh, build_mesh
+from talkies.face.mesh import build_mesh
 from talkies.face.plausible import is_face
 from talkies.face.regions import interocular_px, mouth_facts, region_masks
 from talkies.face.segment import person_mask, pick_speaker
-from talkies.tracks import PortraitRig
+from talkies.tracks import PortraitRig, WarpMesh
 
 __all__ = ["MIN_FACE_PX", "WarpMesh", "analyze_portrait"]
 
@@ -65,23 +58,21 @@ def analyze_portrait(image: np.ndarray, speaker_mask: np.ndarray | None = None) 
     person = person_mask(image)
     masks = region_masks(image, landmarks, person)
     mesh = build_mesh(landmarks)
-    extras = {
-        "mesh": mesh,
-        "masks": masks,
-        "mouth": mouth_facts(landmarks, masks),
-        "iod_px": interocular_px(landmarks),
-        "face_size_px": size,
-        "roi": _roi(mesh, width, height),
-        "topology": topology.named_groups(),
-        "faces_note": _faces_note(faces, speaker, speaker_mask is not None, rejected),
-    }
-    log.info("%s", extras["faces_note"])
+    note = _faces_note(faces, speaker, speaker_mask is not None, rejected)
+    log.info("%s", note)
     return PortraitRig(
         image=image,
         landmarks=landmarks,
         other_faces=tuple(f for i, f in enumerate(faces) if i != speaker),
         person_mask=np.maximum(person, masks["head"].astype(np.float32) / 255.0),
-        extras=extras,
+        mesh=mesh,
+        masks=masks,
+        mouth=mouth_facts(landmarks, masks),
+        groups=topology.named_groups(),
+        iod_px=interocular_px(landmarks),
+        face_size_px=float(size),
+        roi=_roi(mesh, width, height),
+        faces_note=note,
     )
 
 

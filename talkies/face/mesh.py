@@ -19,53 +19,16 @@ triangles, drawn after the openings, then cover the eyeball as the real contour 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
 from talkies.face import topology
+from talkies.tracks import WarpMesh
 
 # Scales of the rings of extra vertices about the face centre, as multiples of the face outline.
 RING_SCALES = (1.18, 1.4, 1.7, 2.05, 2.5)
 # How far ring depth has moved from the face outline's depth to the head's pivot depth.
 _RING_DEPTH_BLEND = (0.45, 0.75, 1.0, 1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class WarpMesh:
-    """The warp mesh of one face.
-
-    points: (n, 3) float32 rest positions (x, y px; z px, negative = nearer): the 478 landmarks
-    first, then the ring vertices, ring by ring, each ring in face-outline order, then the
-    eyeball vertices (points[copies_at + i] duplicates landmark copies_of[i]).
-    triangles: (m, 3) int32 over `points`: first the mouth and eye openings (`holes`, name ->
-    (k, 3) int32; the eye openings use the eyeball vertices), then the face tessellation, then
-    the ring strips, so that drawing them in order lets lips and lids win over the openings.
-    head_weight: (n,) float32 0..1. ring: (n,) int8: 0 landmark, k ring k, -1 eyeball vertex.
-    pivot: (3,) float32 head centre (x, y at ear level, z at the ears' depth).
-    face_centre: (2,) centre of the face outline; down: (2,) unit vector forehead -> chin.
-    """
-
-    points: np.ndarray
-    triangles: np.ndarray
-    holes: dict[str, np.ndarray]
-    head_weight: np.ndarray
-    ring: np.ndarray
-    pivot: np.ndarray
-    face_centre: np.ndarray
-    down: np.ndarray
-    copies_of: np.ndarray
-    copies_at: int
-
-    @property
-    def outer_ring(self) -> np.ndarray:
-        """Indices of the vertices of the outermost ring (they never move with the head)."""
-        return np.flatnonzero(self.ring == len(RING_SCALES))
-
-    @property
-    def copies(self) -> np.ndarray:
-        """Indices of the eyeball vertices (copies of lid contour landmarks `copies_of`)."""
-        return self.copies_at + np.arange(len(self.copies_of))
 
 
 def build_mesh(landmarks: np.ndarray) -> WarpMesh:
@@ -107,6 +70,7 @@ def build_mesh(landmarks: np.ndarray) -> WarpMesh:
         down=down.astype(np.float32),
         copies_of=copies_of.astype(np.int32),
         copies_at=copies_at,
+        rings=len(RING_SCALES),
     )
 
 

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from talkies.face import topology
+from talkies.tracks import MouthFacts
 
 # The mouth counts as showing teeth when this fraction of its opening looks like teeth...
 _TEETH_FRACTION = 0.3
@@ -67,7 +68,7 @@ def teeth_score(image: np.ndarray, face: np.ndarray) -> np.ndarray:
     return bright * pale
 
 
-def mouth_facts(landmarks: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float | bool]:
+def mouth_facts(landmarks: np.ndarray, masks: dict[str, np.ndarray]) -> MouthFacts:
     """aperture_px: inner-lip gap at the mouth centre; width_px: corner to corner; teeth_visible."""
     left, right = landmarks[list(topology.MOUTH_CORNERS), :2]
     axis = (right - left) / max(float(np.linalg.norm(right - left)), 1e-6)
@@ -76,12 +77,12 @@ def mouth_facts(landmarks: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str
     aperture = max(0.0, float((lower - upper) @ normal))
     inner = masks["inner_mouth"].astype(np.float32).sum()
     fraction = float(masks["teeth"].astype(np.float32).sum() / inner) if inner > 0 else 0.0
-    return {
-        "aperture_px": aperture,
-        "width_px": float(np.linalg.norm(right - left)),
-        "teeth_fraction": fraction,
-        "teeth_visible": bool(aperture >= _MIN_TEETH_APERTURE_PX and fraction >= _TEETH_FRACTION),
-    }
+    return MouthFacts(
+        aperture_px=aperture,
+        width_px=float(np.linalg.norm(right - left)),
+        teeth_fraction=fraction,
+        teeth_visible=bool(aperture >= _MIN_TEETH_APERTURE_PX and fraction >= _TEETH_FRACTION),
+    )
 
 
 def interocular_px(landmarks: np.ndarray) -> float:

@@ -149,7 +149,7 @@ def _inside(point: np.ndarray, polygon: np.ndarray) -> bool:
 
 def named_groups() -> dict[str, tuple]:
     """The index sets above by name, for consumers that may not import this module (the
-    renderer reads them from `PortraitRig.extras["topology"]`)."""
+    renderer reads them from `PortraitRig.groups`)."""
     return {
         "lip_upper": LIP_UPPER,
         "lip_lower": LIP_LOWER,

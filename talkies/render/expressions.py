@@ -16,6 +16,7 @@ Units: displacements in pixels of the rig's image; jaw/lip/brow/blink bases per 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,7 @@ def expression_bases(
     triangles: np.ndarray,
     holes: list[np.ndarray],
     ring: np.ndarray,
-    groups: dict[str, tuple],
+    groups: Mapping[str, tuple],
     iod: float,
     down: np.ndarray,
     copies: np.ndarray,
@@ -124,7 +125,7 @@ def expression_bases(
     return np.asarray(fields, np.float32)
 
 
-def _lips(points: np.ndarray, groups: dict[str, tuple], down: np.ndarray):
+def _lips(points: np.ndarray, groups: Mapping[str, tuple], down: np.ndarray):
     """Mouth frame, half width, and the lip rings as (4, 11) index arrays (upper, lower; ring 0
     outer to 3 inner; columns from corner to corner, aligned across rings and lips)."""
     left, right = (points[i, :2] for i in groups["mouth_corners"])
@@ -233,7 +234,7 @@ def _mouth_surroundings(specs, points, ring, groups, iod, down, opening, photo_g
             spec.fix(jaw)
 
 
-def _indices(groups: dict[str, tuple], *names: str) -> np.ndarray:
+def _indices(groups: Mapping[str, tuple], *names: str) -> np.ndarray:
     out: list[int] = []
     for name in names:
         for item in groups[name]:

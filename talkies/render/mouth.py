@@ -21,12 +21,14 @@ wide opening ends neither in a pale tooth point nor in a black spike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from talkies.render.look import Look, grade_patch, match_blur, measure_look, sharpness
+from talkies.tracks import MouthFacts
 
 # Columns of the rectified teeth textures (along the mouth) and their row step in pixels.
 _TEXTURE_COLUMNS = 96
@@ -87,7 +89,12 @@ class MouthKit:
 
 
 def prepare_mouth(
-    image: np.ndarray, landmarks: np.ndarray, groups: dict, masks: dict, facts: dict, down: np.ndarray
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    groups: Mapping[str, tuple],
+    masks: Mapping[str, np.ndarray],
+    facts: MouthFacts,
+    down: np.ndarray,
 ) -> MouthKit:
     """Measure the lips' colour and build the teeth textures (the photo's own when it shows them)."""
     upper = np.array(groups["lip_upper"][3])
@@ -100,10 +107,10 @@ def prepare_mouth(
     )
     face = masks["face"] > 127
     skin = float(np.median(image[face].max(axis=1))) if face.any() else 200.0
-    width = max(float(facts["width_px"]), 8.0)
+    width = max(float(facts.width_px), 8.0)
     look = _measure_look(image, masks, width)
     drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0, look.white)
-    if facts["teeth_visible"]:
+    if facts.teeth_visible:
         upper_teeth = _photo_teeth(image, landmarks, upper, lower, masks["teeth"], down, drawn.shape[0])
     else:
         upper_teeth = drawn
@@ -145,7 +152,7 @@ def _trial_sharpness(image: np.ndarray, landmarks: np.ndarray, kit: MouthKit, lo
     return sharpness(rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722, inside)
 
 
-def _measure_look(image: np.ndarray, masks: dict, width_px: float) -> Look:
+def _measure_look(image: np.ndarray, masks: Mapping[str, np.ndarray], width_px: float) -> Look:
     """The photo's look on the lips and the skin round them (the painted patch's neighbours)."""
     lips_and_inside = np.maximum(masks["lips"], masks["inner_mouth"])
     ring = max(3, round(_LOOK_RING * width_px))

@@ -1,7 +1,8 @@
 """Everything the renderer precomputes once per portrait (and per turbo setting).
 
-The `Puppet` is built lazily on the first `frames()` call and cached in `rig.extras`, so the
-per-frame work is only: weights -> vertex positions -> warp map -> remap -> mouth painting.
+The `Puppet` is built by `prepare` (or on the first `frames()` call) and kept by the renderer
+for the last few rigs it drew, so the per-frame work is only: weights -> vertex positions ->
+warp map -> remap -> mouth painting. Nothing is written into the rig: it is a frozen contract.
 
 The other, silent faces of a photo get no mesh, only their eyes (`SilentEye`): they blink
 (the `blink_others` curve) by a column-wise vertical warp of a small box round each eye. Per
@@ -15,11 +16,14 @@ lid geometry, so the blink rides on the breathing body.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from talkies.errors import EngineError
 from talkies.render import body
 from talkies.render.expressions import BASES, expression_bases
 from talkies.render.mouth import MouthKit, prepare_mouth
@@ -44,7 +48,11 @@ _UNFOLD_PASSES = 48
 # near the edge (about a tenth of the face) for every read to stay inside the picture.
 _EDGE_FADE = 0.25
 _EDGE_PIN = 0.06
-_CACHE_KEY = "render.puppet"
+# Puppets of the rigs drawn last, newest last: (rig, turbo, puppet); a rig is matched by
+# identity (a frozen rig never changes, and numpy arrays have no cheap equality).
+_RECENT: list[tuple[PortraitRig, bool, Puppet]] = []
+_RECENT_SIZE = 4
+_RECENT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ class Puppet:
     opening_tris: np.ndarray
     opening_source: np.ndarray
     eye_tris: tuple[np.ndarray, np.ndarray]
-    groups: dict
+    groups: Mapping[str, tuple]
     mouth: MouthKit
     iod: float
     silent_eyes: tuple[SilentEye, ...] = ()
@@ -124,16 +132,26 @@ class SilentEye:
 
 
 def puppet_for(rig: PortraitRig, turbo: bool) -> Puppet:
-    """The rig's puppet, built on first use and kept in rig.extras."""
-    cache = rig.extras.setdefault(_CACHE_KEY, {})
-    if turbo not in cache:
-        cache[turbo] = build_puppet(rig, turbo)
-    return cache[turbo]
+    """The rig's puppet: the one built for it before (among the last _RECENT_SIZE), or a new
+    one, which is then kept."""
+    with _RECENT_LOCK:
+        for kept, kept_turbo, puppet in _RECENT:
+            if kept is rig and kept_turbo == turbo:
+                return puppet
+    puppet = build_puppet(rig, turbo)
+    with _RECENT_LOCK:
+        _RECENT.append((rig, turbo, puppet))
+        del _RECENT[:-_RECENT_SIZE]
+    return puppet
 
 
 def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
-    mesh, groups = rig.extras["mesh"], rig.extras["topology"]
-    iod = float(rig.extras["iod_px"])
+    """Everything per portrait the frames need. Raises EngineError for a rig that
+    face.analyze_portrait did not make (no mesh, no mouth facts)."""
+    if rig.mesh is None or rig.mouth is None or not rig.groups or not rig.masks:
+        raise EngineError("the portrait rig has no warp mesh: make it with face.analyze_portrait")
+    mesh, groups = rig.mesh, rig.groups
+    iod = float(rig.iod_px)
     holes = list(mesh.holes.values())
     bases = expression_bases(
         mesh.points, mesh.triangles, holes, mesh.ring, groups, iod, mesh.down, mesh.copies, mesh.copies_of
@@ -144,9 +162,9 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     neck[2] = mesh.pivot[2]
     sway_w, breath_w = body.body_weights(rig.person_mask, float(chin[1]), face_h)
     step = _STEP[turbo]
-    roi = rig.extras["roi"]
+    roi = rig.roi
     head = field_over(roi, step, (sway_w, breath_w))
-    size = float(rig.extras["face_size_px"])
+    size = float(rig.face_size_px)
     height, width = rig.image.shape[:2]
     vertex_pin = _edge_weight(mesh.points[:, 0], mesh.points[:, 1], width, height, _EDGE_FADE * size)
     head_pin = _edge_weight(head.points[..., 0], head.points[..., 1], width, height, _EDGE_PIN * size)
@@ -156,7 +174,7 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
     return Puppet(
         image=np.ascontiguousarray(rig.image),
         rest=rest,
-        source=_lip_source(rest, groups, float(rig.extras["mouth"]["aperture_px"])),
+        source=_lip_source(rest, groups, float(rig.mouth.aperture_px)),
         triangles=mesh.triangles,
         bases=bases,
         head_weight=mesh.head_weight,
@@ -176,9 +194,7 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
             _triangles_touching(mesh.triangles, _eye_vertices(groups, "left")),
         ),
         groups=groups,
-        mouth=prepare_mouth(
-            rig.image, rig.landmarks, groups, rig.extras["masks"], rig.extras["mouth"], mesh.down
-        ),
+        mouth=prepare_mouth(rig.image, rig.landmarks, groups, rig.masks, rig.mouth, mesh.down),
         iod=iod,
         silent_eyes=tuple(
             eye for other in rig.other_faces for eye in _silent_eyes(other, groups, sway_w, breath_w)
@@ -237,7 +253,9 @@ def _edge_weight(xs: np.ndarray, ys: np.ndarray, width: int, height: int, fade_p
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def _silent_eyes(landmarks: np.ndarray, groups: dict, sway_w: np.ndarray, breath_w: np.ndarray):
+def _silent_eyes(
+    landmarks: np.ndarray, groups: Mapping[str, tuple], sway_w: np.ndarray, breath_w: np.ndarray
+):
     """The two SilentEyes of a face's (478, 3) landmarks."""
     eyes = []
     for side in ("right", "left"):
@@ -327,7 +345,7 @@ _LIP_INSET_SHARE = 0.2
 _PARTED_PHOTO_PX = 1.0
 
 
-def _lip_source(points: np.ndarray, groups: dict, aperture_px: float) -> np.ndarray:
+def _lip_source(points: np.ndarray, groups: Mapping[str, tuple], aperture_px: float) -> np.ndarray:
     """(n, 2) float32 source positions of all vertices: the rest positions, but with the inner
     lip points moved `_LIP_INSET_PX` into their lips when the photo's lips are parted.
 
@@ -351,7 +369,7 @@ def _lip_source(points: np.ndarray, groups: dict, aperture_px: float) -> np.ndar
     return source.astype(np.float32)
 
 
-def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
+def _opening_source(points: np.ndarray, groups: Mapping[str, tuple]) -> np.ndarray:
     """(n, 2) source positions for the mouth opening's triangles: the inner lip points moved a
     third of the way into their lips. Whatever shows between lips that have barely parted is
     then lip (the painted inside covers the rest), never a squeezed copy of the photo's teeth."""
@@ -365,7 +383,7 @@ def _opening_source(points: np.ndarray, groups: dict) -> np.ndarray:
     return source.astype(np.float32)
 
 
-def _paired_lip_depth(points: np.ndarray, groups: dict) -> np.ndarray:
+def _paired_lip_depth(points: np.ndarray, groups: Mapping[str, tuple]) -> np.ndarray:
     """The mesh with each inner-lip column's two points at their mean depth: closed lips meet at
     one point, and a head turn (which moves points by their depth) must not pull them apart."""
     points = points.copy()
@@ -405,11 +423,11 @@ def _torso_field(roi, step: int, body_maps: tuple[np.ndarray, np.ndarray]) -> Fi
     return field_over(box, step, body_maps)
 
 
-def _mouth_vertices(groups: dict) -> np.ndarray:
+def _mouth_vertices(groups: Mapping[str, tuple]) -> np.ndarray:
     return np.unique(np.concatenate([np.array(r) for r in (*groups["lip_upper"], *groups["lip_lower"])]))
 
 
-def _eye_vertices(groups: dict, side: str) -> np.ndarray:
+def _eye_vertices(groups: Mapping[str, tuple], side: str) -> np.ndarray:
     names = (f"{side}_eye_upper", f"{side}_eye_lower", f"{side}_iris")
     return np.unique(
         np.concatenate([np.array(groups[n]) for n in names] + [np.array(groups[f"{side}_eye_above"][0])])
