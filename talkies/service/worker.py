@@ -30,7 +30,7 @@ from talkies.errors import Cancelled
 from talkies.options import AnimateOptions
 from talkies.service import inputs
 from talkies.service.context import Context
-from talkies.service.errors import outcome_for, success, timeout_outcome
+from talkies.service.errors import cancelled_outcome, outcome_for, success, timeout_outcome
 from talkies.service.files import file_id_of
 from talkies.service.settings import Settings
 from talkies.service.store import Job, JobStore, Outcome
@@ -102,22 +102,32 @@ class Runner:
         try:
             return self._render(job)
         except Exception as e:
+            # A cancelled job ends cancelled, whatever the cancel interrupted (a download that
+            # then failed, a decoder) and however that surfaced.
+            if not isinstance(e, Cancelled) and self.ctx.store.cancel_requested(job.id):
+                return cancelled_outcome()
             return outcome_for(e)
 
     def _render(self, job: Job) -> Outcome:
-        settings, files = self.settings, self.ctx.files
+        settings, files, store = self.settings, self.ctx.files, self.ctx.store
         sources = {
             field: inputs.load(
-                ref, field, files, self.ctx.guard, settings.max_fetch_bytes, settings.fetch_timeout_s
+                ref,
+                field,
+                files,
+                self.ctx.guard,
+                settings.max_fetch_bytes,
+                settings.fetch_timeout_s,
+                stop=lambda: store.cancel_requested(job.id),
             )
             for field, ref in job.payload["inputs"].items()
         }
         options = AnimateOptions(**job.payload["options"])
-        progress = ProgressReporter(self.ctx.store, job.id, settings)
+        if "url" in job.payload["inputs"]["audio_url"]:
+            inputs.check_audio_bytes(sources["audio_url"], options)
+        progress = ProgressReporter(store, job.id, settings)
         engine = self._engine or load_engine(settings.engine)
-        scratch = settings.data_dir / "tmp"
-        scratch.mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+        with tempfile.TemporaryDirectory(dir=scratch_dir(settings), prefix=scratch_prefix()) as tmp:
             output = Path(tmp) / "output.mp4"
             result = engine(
                 sources["image_url"],
@@ -142,10 +152,25 @@ class Runner:
             self.ctx.files.delete(file_id)
 
 
+def scratch_dir(settings: Settings) -> Path:
+    """Where renders keep their temporary files (swept by maintenance.sweep_scratch)."""
+    folder = settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def scratch_prefix() -> str:
+    """Temporary names of this process: `render-{host}-{pid}-`, so that a sweep on the same
+    host can tell the leftovers of a dead process from the work of a live one."""
+    return f"render-{socket.gethostname()}-{os.getpid()}-"
+
+
 class ProgressReporter:
     """The engine's progress callback: writes log lines the clients see, and stops a cancelled
-    job. Non-render stages log every report; render logs at most every
-    `progress_log_interval_s` (plus the last frame)."""
+    job. Non-render stages log, and look at the cancel flag, on every report (speech analysis
+    reports about every second, so a cancel lands within about a second); render logs at most
+    every `progress_log_interval_s` (plus the last frame) and looks every
+    `cancel_check_interval_s`."""
 
     def __init__(self, store: JobStore, job_id: str, settings: Settings) -> None:
         self.store, self.job_id = store, job_id
@@ -158,7 +183,7 @@ class ProgressReporter:
         if progress.stage != "render" or last_frame or now - self._logged >= self.log_every:
             self.store.log(self.job_id, progress.message)
             self._logged = now
-        if now - self._checked >= self.check_every:
+        if progress.stage != "render" or now - self._checked >= self.check_every:
             self._checked = now
             if self.store.cancel_requested(self.job_id):
                 raise Cancelled(f"request {self.job_id} was cancelled")
