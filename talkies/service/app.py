@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from talkies.service import auth, errors, maintenance
 from talkies.service.context import Context
+from talkies.service.gate import Gate
 from talkies.service.routers import files, queue, run, storage
 from talkies.service.routers.deps import QUEUE_ROOT
 from talkies.service.settings import Settings
@@ -72,6 +73,9 @@ def create_app(settings: Settings, maintain: bool = True) -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], tags=["meta"])
     for router in (files.router, storage.capability, storage.authed, queue.router, run.router):
         app.include_router(router)
+    app.add_middleware(
+        Gate, settings=settings, secret=app.state.secret
+    )  # inside HostRouting: sees /queue/...
     app.add_middleware(HostRouting, queue_port=settings.queue_port)
     return app
 

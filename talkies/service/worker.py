@@ -28,7 +28,7 @@ from typing import Any
 
 from talkies.errors import Cancelled
 from talkies.options import AnimateOptions
-from talkies.service import inputs
+from talkies.service import inputs, maintenance
 from talkies.service.context import Context
 from talkies.service.errors import cancelled_outcome, outcome_for, success, timeout_outcome
 from talkies.service.files import file_id_of
@@ -69,8 +69,10 @@ class Runner:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     def warm_up(self) -> None:
-        """Import the engine once per worker, before it takes a job."""
+        """Import the engine once per worker, before it takes a job; clear what crashed workers
+        of this host left in the scratch directory."""
         self._engine = load_engine(self.settings.engine)
+        maintenance.sweep_scratch(scratch_dir(self.settings), time.time(), self.settings.scratch_max_age_s)
 
     def run(self, job_id: str) -> None:
         """Handle one queue message (sent for `job_id`): run the job at the head of the queue.
@@ -127,7 +129,9 @@ class Runner:
             inputs.check_audio_bytes(sources["audio_url"], options)
         progress = ProgressReporter(store, job.id, settings)
         engine = self._engine or load_engine(settings.engine)
-        with tempfile.TemporaryDirectory(dir=scratch_dir(settings), prefix=scratch_prefix()) as tmp:
+        with tempfile.TemporaryDirectory(
+            dir=scratch_dir(settings), prefix=maintenance.scratch_name("render")
+        ) as tmp:
             output = Path(tmp) / "output.mp4"
             result = engine(
                 sources["image_url"],
@@ -157,12 +161,6 @@ def scratch_dir(settings: Settings) -> Path:
     folder = settings.data_dir / "tmp"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def scratch_prefix() -> str:
-    """Temporary names of this process: `render-{host}-{pid}-`, so that a sweep on the same
-    host can tell the leftovers of a dead process from the work of a live one."""
-    return f"render-{socket.gethostname()}-{os.getpid()}-"
 
 
 class ProgressReporter:

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -18,12 +18,12 @@ from talkies.service import protocol
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS, Endpoint
 from talkies.service.errors import NotFound, NotReady, cancelled_outcome, outcome_response
-from talkies.service.routers.deps import CtxDep, origin, require_key
+from talkies.service.routers.deps import CtxDep, origin
 from talkies.service.store import Job
 from talkies.service.submit import QueueOptions, submit
 
 STREAM_POLL_S = 0.2
-router = APIRouter(prefix="/queue", tags=["queue"], dependencies=[Depends(require_key)])
+router = APIRouter(prefix="/queue", tags=["queue"])  # API key checked by the gate (gate.py)
 
 
 def _submit_route(endpoint: Endpoint) -> Callable[..., JSONResponse]:
