@@ -108,14 +108,17 @@ def fetch(
     shown = _shown(url)
     limits = Limits(time.monotonic() + timeout_s, stop)
     try:
-        with _client(guard, limits) as client:
+        with GuardedTransport(guard, limits) as transport:
             for _ in range(MAX_REDIRECTS + 1):
-                with client.stream("GET", checked.text) as response:
+                response = _get(transport, checked.text, limits)
+                try:
                     location = response.headers.get("location") if response.is_redirect else None
                     if location is None:
                         if response.status_code != 200:
                             raise FetchError(f"{field} {shown} answered HTTP {response.status_code}", field)
                         return _read_capped(response, field, shown, max_bytes, limits)
+                finally:
+                    response.close()
                 checked = _redirect_target(checked.text, location, field, shown)
             raise FetchError(f"{field} {shown} redirects more than {MAX_REDIRECTS} times", field)
     except BlockedAddressError as e:
@@ -174,14 +177,23 @@ def _redirect_target(current: str, location: str, field: str, shown: str) -> Htt
         raise FetchError(f"{field} {shown} redirects to a URL that is refused: {e.message}", field) from e
 
 
+def _get(transport: httpx.HTTPTransport, url: str, limits: Limits) -> httpx.Response:
+    """One GET straight through the transport: no client, so no redirect handling of httpx's
+    own (which parses a Location before anyone can refuse it) and no content decoding
+    (_read_capped undoes encodings itself, counting the inflated bytes)."""
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ", ".join(_DECODERS)}
+    timeout = httpx.Timeout(limits.left_s()).as_dict()
+    return transport.handle_request(
+        httpx.Request("GET", url, headers=headers, extensions={"timeout": timeout})
+    )
+
+
 def _client(guard: Guard, limits: Limits) -> httpx.Client:
-    # Redirects are followed by fetch() itself (each target parsed like the first URL); content
-    # encodings are undone by _read_capped, which counts the inflated bytes.
     return httpx.Client(
         transport=GuardedTransport(guard, limits),
         follow_redirects=False,
         timeout=httpx.Timeout(max(0.001, limits.deadline - time.monotonic())),
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ", ".join(_DECODERS)},
+        headers={"User-Agent": USER_AGENT},
         trust_env=False,
     )
 

@@ -45,11 +45,14 @@ def load_engine(spec: str) -> Engine:
     return getattr(importlib.import_module(module), name or "animate")
 
 
-def run_workers(settings: Settings, parent_pid: int | None = None, standalone: bool = False) -> None:
+def run_workers(
+    settings: Settings, parent_pid: int | None = None, standalone: bool = False, ready: Any = None
+) -> None:
     """Entry point of the consumer process: run `settings.workers` worker processes, as a child
-    of `talkies serve` (dies with it) or `standalone` (`talkies worker`)."""
+    of `talkies serve` (dies with it) or `standalone` (`talkies worker`). `ready` (an Event)
+    is set once a worker has warmed up."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
-    runner = Runner(settings)
+    runner = Runner(settings, ready)
     runner.ctx = Context.open(settings, handler=runner.run)
     runner.ctx.queue.run_consumer(
         settings.workers, settings.poll_interval_s, runner.warm_up, parent_pid, tied_to_parent=not standalone
@@ -59,8 +62,8 @@ def run_workers(settings: Settings, parent_pid: int | None = None, standalone: b
 class Runner:
     """Runs jobs in one worker process (one instance per process, made before forking)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, ready: Any = None) -> None:
+        self.settings, self.ready = settings, ready
         self.ctx: Context
         self._engine: Engine | None = None
 
@@ -73,6 +76,8 @@ class Runner:
         of this host left in the scratch directory."""
         self._engine = load_engine(self.settings.engine)
         maintenance.sweep_scratch(scratch_dir(self.settings), time.time(), self.settings.scratch_max_age_s)
+        if self.ready is not None:
+            self.ready.set()
 
     def run(self, job_id: str) -> None:
         """Handle one queue message (sent for `job_id`): run the job at the head of the queue.
