@@ -99,9 +99,7 @@ PROTECTED = [
 ]
 
 
-@pytest.mark.parametrize(
-    "header", [b"Key caf\xe9", b"Key", b"Bearer", b"Key \xff\xfe", b"Key k\x01"]
-)
+@pytest.mark.parametrize("header", [b"Key caf\xe9", b"Key", b"Bearer", b"Key \xff\xfe", b"Key k\x01"])
 def test_malformed_authorization_is_401_everywhere(keyed: Server, header: bytes) -> None:
     with keyed.client() as c:
         for method, path in PROTECTED:
@@ -215,7 +213,9 @@ def test_failed_upload_leaves_no_temporary_file(keyed: Server) -> None:
     with keyed.client(headers={"Authorization": f"Key {KEY}"}) as c:
         r = c.post("/files/upload", content=b"x" * (1 << 20), headers={"X-Fal-Object-Lifecycle": "{not json"})
         assert r.status_code == 400
-        r = c.post("/files/upload", content=b"x" * 1000, headers={"Content-Type": "image/\xe9".encode("latin-1")})
+        r = c.post(
+            "/files/upload", content=b"x" * 1000, headers={"Content-Type": "image/\xe9".encode("latin-1")}
+        )
         assert r.status_code in (400, 422)
     assert _scratch(keyed) == []
 
