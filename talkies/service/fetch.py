@@ -12,13 +12,15 @@ ignored (a proxy would make the connect target the proxy, not the host).
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 import httpcore
@@ -104,6 +106,41 @@ def fetch(
     once decoded (gzip, deflate), within `timeout_s` overall (connects, headers, redirects and
     body together). Raises FetchError (an InputError about `field`) naming the URL and the
     reason, or Cancelled as soon as (within ~0.25 s) `stop()` says so."""
+    body = io.BytesIO()
+    fetch_into(body, url, field, guard, max_bytes, timeout_s, stop)
+    return body.getvalue()
+
+
+def fetch_to(
+    path: Path,
+    url: str,
+    field: str,
+    guard: Guard,
+    max_bytes: int,
+    timeout_s: float,
+    stop: Callable[[], bool] = lambda: False,
+) -> Path:
+    """As fetch(), writing the body to `path` as it arrives (memory stays flat whatever the
+    size); `path` is removed again if the fetch fails."""
+    try:
+        with path.open("wb") as out:
+            fetch_into(out, url, field, guard, max_bytes, timeout_s, stop)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def fetch_into(
+    sink: BinaryIO,
+    url: str,
+    field: str,
+    guard: Guard,
+    max_bytes: int,
+    timeout_s: float,
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """The body of `url` written to `sink`, under fetch()'s rules."""
     checked = parse_http_url(url, field)
     shown = _shown(url)
     limits = Limits(time.monotonic() + timeout_s, stop)
@@ -116,7 +153,8 @@ def fetch(
                     if location is None:
                         if response.status_code != 200:
                             raise FetchError(f"{field} {shown} answered HTTP {response.status_code}", field)
-                        return _read_capped(response, field, shown, max_bytes, limits)
+                        _read_capped(response, sink, field, shown, max_bytes, limits)
+                        return
                 finally:
                     response.close()
                 checked = _redirect_target(checked.text, location, field, shown)
@@ -198,56 +236,64 @@ def _client(guard: Guard, limits: Limits) -> httpx.Client:
     )
 
 
-def _read_capped(response: httpx.Response, field: str, shown: str, max_bytes: int, limits: Limits) -> bytes:
+def _read_capped(
+    response: httpx.Response, sink: BinaryIO, field: str, shown: str, max_bytes: int, limits: Limits
+) -> None:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"{field} {shown} is {declared} bytes; the limit is {max_bytes}", field)
     too_large = FetchError(f"{field} {shown} is larger than {max_bytes} bytes, the limit", field)
     decoders = _decoders(response.headers.get("content-encoding", ""), field, shown)
-    body, received = bytearray(), 0
+    received = decoded = 0
     for chunk in response.iter_raw():
         received += len(chunk)
         if received > max_bytes:
             raise too_large
-        for decoder in decoders:
-            chunk = decoder.feed(chunk, max_bytes, too_large)
-        body += chunk
-        if len(body) > max_bytes:
-            raise too_large
+        for piece in _decode(chunk, decoders, field, shown):
+            decoded += len(piece)
+            if decoded > max_bytes:
+                raise too_large
+            sink.write(piece)
         limits.left_s()
     for decoder in decoders:
         decoder.finish(field, shown)
-    return bytes(body)
+
+
+def _decode(data: bytes, decoders: list[_Inflater], field: str, shown: str) -> Iterator[bytes]:
+    """`data` through each decoder in turn, in pieces of at most _Inflater.STEP bytes."""
+    if not decoders:
+        yield data
+        return
+    for piece in decoders[0].feed(data, field, shown):
+        yield from _decode(piece, decoders[1:], field, shown)
 
 
 class _Inflater:
-    """Streaming gzip/deflate decoding that never makes more than `limit` bytes from one chunk,
-    so a compression bomb stops at the cap instead of filling memory."""
+    """Streaming gzip/deflate decoding in pieces of at most STEP bytes, so a compression bomb
+    costs STEP bytes of memory at a time and stops when the caller's count passes the cap."""
+
+    STEP = 1 << 20
 
     def __init__(self, wbits: int) -> None:
-        self.wbits, self._made = wbits, 0
+        self.wbits = wbits
         self._z = zlib.decompressobj(wbits)
         self._started = False
 
-    def feed(self, data: bytes, limit: int, too_large: FetchError) -> bytes:
-        out = bytearray()
+    def feed(self, data: bytes, field: str, shown: str) -> Iterator[bytes]:
         while data:
             try:
-                piece = self._z.decompress(data, limit - self._made + 1)
+                piece = self._z.decompress(data, self.STEP)
             except zlib.error as e:
                 if self._started or self.wbits != zlib.MAX_WBITS:
-                    raise FetchError(f"its compressed body is corrupt ({e})") from e
+                    raise FetchError(f"{field} {shown}: its compressed body is corrupt ({e})", field) from e
                 self._z, self.wbits = zlib.decompressobj(-zlib.MAX_WBITS), -zlib.MAX_WBITS  # raw deflate
                 continue
             self._started = True
-            self._made += len(piece)
-            if self._made > limit:
-                raise too_large
-            out += piece
             data = self._z.unconsumed_tail
             if self._z.eof and self._z.unused_data:  # gzip allows several members back to back
                 data, self._z = self._z.unused_data, zlib.decompressobj(self.wbits)
-        return bytes(out)
+            if piece:
+                yield piece
 
     def finish(self, field: str, shown: str) -> None:
         if self._started and not self._z.eof:

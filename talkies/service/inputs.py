@@ -21,7 +21,7 @@ from talkies.errors import InputError
 from talkies.options import AnimateOptions
 from talkies.service import sniff
 from talkies.service.errors import FetchError
-from talkies.service.fetch import Guard, fetch
+from talkies.service.fetch import Guard, fetch, fetch_to
 from talkies.service.files import FILE_PATH, FileStore, StoredFile
 from talkies.service.urls import parse_http_url
 
@@ -69,17 +69,24 @@ def load(
     max_bytes: int,
     timeout_s: float,
     stop: Callable[[], bool] = lambda: False,
-) -> bytes:
+    folder: Path | None = None,
+) -> bytes | Path:
     """The bytes of a stored reference (worker side); a download ends (Cancelled) once
-    `stop()` says so."""
+    `stop()` says so. With `folder`, a URL is downloaded into a file there and its path
+    returned (the worker's memory then does not hold what it downloads)."""
     if "file" in ref:
         stored = files.get(ref["file"])
         if stored is None:
             raise InputError(f"{field}: the uploaded file {ref['file']} has expired or was deleted", field)
         return files.read_bytes(stored)
-    data = fetch(ref["url"], field, guard, max_bytes, timeout_s, stop)
-    sniff.check(field, data)
-    return data
+    if folder is None:
+        data = fetch(ref["url"], field, guard, max_bytes, timeout_s, stop)
+        sniff.check(field, data)
+        return data
+    path = fetch_to(folder / field.removesuffix("_url"), ref["url"], field, guard, max_bytes, timeout_s, stop)
+    with path.open("rb") as f:
+        sniff.check(field, f.read(64))
+    return path
 
 
 def decode_data_uri(value: str, field: str, max_bytes: int) -> bytes:
@@ -145,9 +152,9 @@ def check_audio_length(ref: Ref, files: FileStore, options: AnimateOptions) -> N
         options.check_audio_duration(duration)
 
 
-def check_audio_bytes(data: bytes, options: AnimateOptions) -> None:
-    """As check_audio_length, for audio fetched by the worker: a file whose header says it is
-    too long is refused before the engine decodes any of it."""
+def check_audio_bytes(data: bytes | Path, options: AnimateOptions) -> None:
+    """As check_audio_length, for audio fetched by the worker (its bytes or its file): a file
+    whose header says it is too long is refused before the engine decodes any of it."""
     duration = probe_audio_s(data)
     if duration is not None:
         options.check_audio_duration(duration)

@@ -116,37 +116,40 @@ class Runner:
             return outcome_for(e)
 
     def _render(self, job: Job) -> Outcome:
-        settings, files, store = self.settings, self.ctx.files, self.ctx.store
-        sources = {
-            field: inputs.load(
-                ref,
-                field,
-                files,
-                self.ctx.guard,
-                settings.max_fetch_bytes,
-                settings.fetch_timeout_s,
-                stop=lambda: store.cancel_requested(job.id),
-            )
-            for field, ref in job.payload["inputs"].items()
-        }
-        options = AnimateOptions(**job.payload["options"])
-        if "url" in job.payload["inputs"]["audio_url"]:
-            inputs.check_audio_bytes(sources["audio_url"], options)
-        progress = ProgressReporter(store, job.id, settings)
-        engine = self._engine or load_engine(settings.engine)
-        with tempfile.TemporaryDirectory(
-            dir=scratch_dir(settings), prefix=maintenance.scratch_name("render")
-        ) as tmp:
-            output = Path(tmp) / "output.mp4"
-            result = engine(
-                sources["image_url"],
-                sources["audio_url"],
-                options,
-                output=output,
-                mask=sources.get("mask_url"),
-                progress=progress,
-            )
-            stored = files.put_path(output, f"talkies-{job.id[:8]}.mp4", "video/mp4", owner=job.id)
+        settings, store = self.settings, self.ctx.store
+        prefix = maintenance.scratch_name("render")
+        with tempfile.TemporaryDirectory(dir=scratch_dir(settings), prefix=prefix) as tmp:
+            sources = {
+                field: inputs.load(
+                    ref,
+                    field,
+                    self.ctx.files,
+                    self.ctx.guard,
+                    settings.max_fetch_bytes,
+                    settings.fetch_timeout_s,
+                    stop=lambda: store.cancel_requested(job.id),
+                    folder=Path(tmp),
+                )
+                for field, ref in job.payload["inputs"].items()
+            }
+            options = AnimateOptions(**job.payload["options"])
+            if "url" in job.payload["inputs"]["audio_url"]:
+                inputs.check_audio_bytes(sources["audio_url"], options)
+            return self._animate(job, sources, options, Path(tmp) / "output.mp4")
+
+    def _animate(
+        self, job: Job, sources: dict[str, bytes | Path], options: AnimateOptions, output: Path
+    ) -> Outcome:
+        engine = self._engine or load_engine(self.settings.engine)
+        result = engine(
+            sources["image_url"],
+            sources["audio_url"],
+            options,
+            output=output,
+            mask=sources.get("mask_url"),
+            progress=ProgressReporter(self.ctx.store, job.id, self.settings),
+        )
+        stored = self.ctx.files.put_path(output, f"talkies-{job.id[:8]}.mp4", "video/mp4", owner=job.id)
         video = {
             "url": job.payload["base_url"] + stored.url_path,
             "content_type": "video/mp4",
