@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import encode_audio, tone
+
+from talkies.service.store import open_store
 
 from .helpers import APP, V15, png_bytes, result, submit, wait_done, wait_status
 from .origin import Origin, running_origin
@@ -267,6 +270,29 @@ def test_cancel_while_an_input_downloads_ends_cancelled(
     assert done["error_type"] == "client_cancelled", done
     assert time.monotonic() - cancelled_at < 2.0
     assert result(client, job).status_code == 499
+
+
+def test_sync_client_hanging_up_during_a_download_cancels(
+    server: Server, origin: Origin, inputs: dict
+) -> None:
+    tag = uuid.uuid4().hex
+    body = {**inputs, "image_url": origin.url(f"/trickle-body?every=0.3&tag={tag}")}
+    with server.client() as c, pytest.raises(httpx.ReadTimeout):
+        c.post(f"/{V15}", json=body, timeout=1.5)  # hangs up after 1.5 s
+    hung_up = time.monotonic()
+    store = open_store(f"sqlite:///{server.data_dir / 'queue.db'}", server.data_dir)
+    found = []
+    while time.monotonic() - hung_up < 5 and not found:
+        found = [
+            job
+            for job in store.expired(time.time() + 1)
+            if tag in job.payload["inputs"]["image_url"].get("url", "")
+        ]
+        time.sleep(0.1)
+    assert found, "the job did not end within 5 s of the hang-up"
+    assert found[0].outcome is not None and found[0].outcome.error_type == "client_cancelled", found[
+        0
+    ].outcome
 
 
 def test_long_audio_by_url_is_refused_before_decoding(
