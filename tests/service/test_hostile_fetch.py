@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpcore
 import pytest
 
 from talkies.errors import Cancelled
@@ -131,3 +132,23 @@ def test_every_webhook_failure_counts_as_an_attempt(tmp_path: Path, url: str) ->
     assert webhooks.deliver_due(ctx, time.time() + 3600) == 0, "given up after webhook_attempts"
     messages = [line.message for line in ctx.store.logs("j")]
     assert any("failed 2 times, giving up" in m for m in messages), messages
+
+
+def test_deadline_passing_between_chunks_is_a_fetch_error() -> None:
+    """The deadline check after each chunk (outside httpx's exception mapping) still ends in a
+    FetchError: count the checks of one small fetch, then let the last one find time up."""
+    original = fetch.Limits.left_s
+    calls = {"n": 0, "fail_at": 0}
+
+    def counted(self: fetch.Limits) -> float:
+        calls["n"] += 1
+        if calls["n"] == calls["fail_at"]:
+            raise httpcore.ReadTimeout("the overall deadline of the download passed")
+        return original(self)
+
+    with running_origin() as origin, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fetch.Limits, "left_s", counted)
+        assert fetch.fetch(origin.url("/png"), "image_url", LOCAL, 1 << 20, 5) == PNG
+        calls.update(fail_at=calls["n"], n=0)  # the last check: after the body's only chunk
+        with pytest.raises(FetchError, match="timed out"):
+            fetch.fetch(origin.url("/png"), "image_url", LOCAL, 1 << 20, 5)
