@@ -163,7 +163,7 @@ def fetch_into(
         raise BlockedAddressError(f"{field} {shown}: {e.message}", field) from e
     except FetchError as e:
         raise type(e)(e.message if e.field == field else f"{field} {shown}: {e.message}", field) from e
-    except httpx.TimeoutException as e:
+    except (httpx.TimeoutException, httpcore.TimeoutException) as e:  # httpcore's: from Limits
         raise FetchError(
             f"{field} {shown} timed out (limit {timeout_s:g} s for the whole download)", field
         ) from e
