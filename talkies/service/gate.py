@@ -25,7 +25,7 @@ SPOOL_MEMORY_BYTES = 1 << 20
 _CHUNK = 1 << 16
 
 # (method or None for any, path pattern, scope). First match wins; anything else needs a key.
-_ROUTES: tuple[tuple[frozenset[str] | None, re.Pattern[str], str], ...] = (
+_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
     (frozenset({"GET", "HEAD"}), re.compile(r"^/files/[^/]+/[^/]+$"), "public"),  # the id is the secret
     (
         frozenset({"GET", "HEAD"}),

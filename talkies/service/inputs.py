@@ -132,7 +132,7 @@ def probe_audio_s(source: Path | bytes) -> float | None:
     import av
 
     try:
-        with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source)) as container:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r") as container:
             if container.duration:
                 return container.duration / 1_000_000
             stream = next(iter(container.streams.audio), None)
