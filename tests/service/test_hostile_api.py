@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -276,23 +277,32 @@ def test_sync_client_hanging_up_during_a_download_cancels(
     server: Server, origin: Origin, inputs: dict
 ) -> None:
     tag = uuid.uuid4().hex
-    body = {**inputs, "image_url": origin.url(f"/trickle-body?every=0.3&tag={tag}")}
-    with server.client() as c, pytest.raises(httpx.ReadTimeout):
-        c.post(f"/{V15}", json=body, timeout=1.5)  # hangs up after 1.5 s
-    hung_up = time.monotonic()
+    body = {**inputs, "image_url": origin.url(f"/trickle-body?every=0.3&tag={tag}")}  # ~30 s to send
     store = open_store(f"sqlite:///{server.data_dir / 'queue.db'}", server.data_dir)
-    found = []
-    while time.monotonic() - hung_up < 5 and not found:
-        found = [
-            job
-            for job in store.expired(time.time() + 1)
-            if tag in job.payload["inputs"]["image_url"].get("url", "")
-        ]
-        time.sleep(0.1)
-    assert found, "the job did not end within 5 s of the hang-up"
-    assert found[0].outcome is not None and found[0].outcome.error_type == "client_cancelled", found[
-        0
-    ].outcome
+
+    def ours() -> list:
+        jobs = [*store.queued(), *store.stale(time.time() + 1), *store.expired(time.time() + 1)]
+        return [job for job in jobs if tag in job.payload["inputs"]["image_url"].get("url", "")]
+
+    def run() -> None:
+        with server.client() as c, pytest.raises(httpx.ReadTimeout):
+            c.post(f"/{V15}", json=body, timeout=4.0)  # then hangs up
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline and not [j for j in ours() if j.status == "IN_PROGRESS"]:
+        time.sleep(0.05)
+    assert [j for j in ours() if j.status == "IN_PROGRESS"], (
+        "the job must be downloading when the client leaves"
+    )
+    thread.join()
+    hung_up = time.monotonic()
+    while time.monotonic() - hung_up < 3 and not [j for j in ours() if j.status == "COMPLETED"]:
+        time.sleep(0.05)
+    (job,) = ours()
+    assert job.status == "COMPLETED", "not ended within 3 s of the hang-up"
+    assert job.outcome is not None and job.outcome.error_type == "client_cancelled", job.outcome
 
 
 def test_long_audio_by_url_is_refused_before_decoding(
