@@ -24,33 +24,35 @@ from talkies.service.settings import Settings
 SPOOL_MEMORY_BYTES = 1 << 20
 _CHUNK = 1 << 16
 
-# (method or None for any, path pattern, scope). First match wins; anything else needs a key.
-_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str], ...] = (
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/files/[^/]+/[^/]+$"), "public"),  # the id is the secret
-    (
-        frozenset({"GET", "HEAD"}),
-        re.compile(r"^/(health|openapi\.json|docs|docs/oauth2-redirect|redoc)$"),
-        "public",
-    ),
-    (
-        frozenset({"PUT", "POST"}),
-        re.compile(r"^/uploads/[^/]+(/[^/]+)?$"),
-        "capability",
-    ),  # the URL is the secret
-    (frozenset({"POST"}), re.compile(r"^/files/upload(/multipart)?$"), auth.UPLOAD),
-    (frozenset({"PUT", "POST"}), re.compile(r"^/files/[^/]+/[^/]+/multipart/[^/]+/[^/]+$"), auth.UPLOAD),
-    (frozenset({"POST"}), re.compile(r"^/storage/upload/initiate(-multipart)?$"), auth.UPLOAD),
+# (methods, path pattern, scope, body is a file). First match wins; anything else needs an API
+# key and has a JSON body. File downloads are public (the file id is the secret), so are upload
+# URLs (the upload id is). File bodies stream to the handlers, under max_upload_bytes.
+_PUBLIC_PAGES = r"^/(health|openapi\.json|docs|docs/oauth2-redirect|redoc)$"
+_ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str, bool], ...] = (
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/files/[^/]+/[^/]+$"), "public", False),
+    (frozenset({"GET", "HEAD"}), re.compile(_PUBLIC_PAGES), "public", False),
+    (frozenset({"PUT"}), re.compile(r"^/uploads/[^/]+(/[^/]+)?$"), "capability", True),
+    (frozenset({"POST"}), re.compile(r"^/uploads/[^/]+/complete$"), "capability", False),
+    (frozenset({"POST"}), re.compile(r"^/files/upload$"), auth.UPLOAD, True),
+    (frozenset({"POST"}), re.compile(r"^/files/upload/multipart$"), auth.UPLOAD, False),
+    (frozenset({"PUT"}), re.compile(r"^/files/[^/]+/[^/]+/multipart/[^/]+/[^/]+$"), auth.UPLOAD, True),
+    (frozenset({"POST"}), re.compile(r"^/files/[^/]+/[^/]+/multipart/[^/]+/complete$"), auth.UPLOAD, False),
+    (frozenset({"POST"}), re.compile(r"^/storage/upload/initiate(-multipart)?$"), auth.UPLOAD, False),
 )
-# Scopes whose bodies are files: they stream to the handlers, under max_upload_bytes.
-_STREAMED = ("capability", auth.UPLOAD)
+
+
+def route_of(method: str, path: str) -> tuple[str, bool]:
+    """(scope, body is a file): scope "public", "capability", "upload" or "api" (the default:
+    an API key is needed)."""
+    for methods, pattern, scope, streamed in _ROUTES:
+        if method in methods and pattern.match(path):
+            return scope, streamed
+    return auth.API, False
 
 
 def scope_of(method: str, path: str) -> str:
-    """ "public", "capability", "upload" or "api" (the default: an API key is needed)."""
-    for methods, pattern, scope in _ROUTES:
-        if method in methods and pattern.match(path):
-            return scope
-    return auth.API
+    """ "public", "capability", "upload" or "api": who may call `method path`."""
+    return route_of(method, path)[0]
 
 
 def request_limit_bytes(settings: Settings) -> int:
@@ -68,7 +70,7 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        needs = scope_of(scope["method"], scope["path"])
+        needs, streamed = route_of(scope["method"], scope["path"])
         headers = dict(scope.get("headers", []))
         try:
             if needs not in ("public", "capability"):
@@ -79,7 +81,6 @@ class Gate:
                     self.secret,
                     needs,
                 )
-            streamed = needs in _STREAMED
             limit = self.settings.max_upload_bytes if streamed else request_limit_bytes(self.settings)
             declared = headers.get(b"content-length", b"")
             if declared.isdigit() and int(declared) > limit:
