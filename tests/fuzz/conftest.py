@@ -85,7 +85,7 @@ class FuzzServer:
     settings: Settings
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: the guard patch must not outlive the schema fuzzing
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
     import uvicorn
 

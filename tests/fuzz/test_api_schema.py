@@ -50,13 +50,13 @@ def test_the_schema_is_the_served_one(fuzz_server: FuzzServer) -> None:
     assert httpx.get(f"{fuzz_server.url}/openapi.json").json() == SCHEMA
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def upload_token(fuzz_server: FuzzServer) -> str:
     r = httpx.post(f"{fuzz_server.url}/storage/auth/token", headers={"Authorization": f"Key {KEY}"}, json={})
     return r.json()["token"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def session() -> requests.Session:
     s = requests.Session()
     s.trust_env = False  # no proxies: 127.0.0.1 only
