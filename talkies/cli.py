@@ -194,6 +194,7 @@ class _ProgressReport:
         self._stream = stream
         self._interactive = stream.isatty()
         self._stage = ""
+        self._message = ""
         self._shown = 0  # characters on the current terminal line
         self._tenth = -1
         self._last_report = time.monotonic()
@@ -211,10 +212,13 @@ class _ProgressReport:
     def __call__(self, p) -> None:  # p: talkies.pipeline.Progress
         if p.stage == "render":
             self._render(p.done, p.total)
+        elif p.message == self._message:  # a stage ticking on (speech analysis does)
+            return
         elif self._interactive:
             self._draw(f"{p.message} ...")
         else:
             self._line(p.message)
+        self._message = p.message
         self._last_report = time.monotonic()
 
     def _render(self, done: int, total: int) -> None:

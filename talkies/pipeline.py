@@ -73,7 +73,8 @@ def animate(
     report(Progress("analyse", 0, 2, "analysing portrait"))
     rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
     report(Progress("analyse", 1, 2, "analysing speech"))
-    speech = audio.analyze_speech(voice)
+    speech = audio.analyze_speech(voice, lambda share: report(Progress("analyse", 1, 2, "analysing speech")))
+    report(Progress("analyse", 2, 2, f"speech analysed: {speech.describe()}"))
 
     # 3. Plan per-frame motion curves (or take the caller's).
     said = motion.modifiers(options.prompt).summary()  # what the prompt asked for reaches the user

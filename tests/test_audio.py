@@ -193,22 +193,35 @@ def test_phone_labels_are_normalised() -> None:
     assert viseme_class("M") == viseme_class("P") != viseme_class("F")
 
 
-def test_long_audio_is_chunked_at_pauses() -> None:
+def test_long_speech_is_cut_into_utterances_at_its_longest_pauses() -> None:
     speech = np.ones(7000, bool)
     for pause in (1500, 2600, 4800):
         speech[pause : pause + 40] = False
     speech[6500:] = False
     bounds = chunk_bounds(speech)
-    assert bounds[0][0] == 0 and all(e - s <= 2000 for s, e in bounds)
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    assert [e for _, e in bounds[:3]] == [1520, 2620, 4620]  # two pauses, then a hard cut
+    assert bounds[0][0] == 0 and all(e - s <= 1000 for s, e in bounds)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))  # one run of speech
+    assert {1520, 2620, 4820} <= {e for _, e in bounds}  # cut in the middle of each pause
+    assert bounds[-1][1] == 6500 + 30  # 300 ms of the final silence, not all of it
 
 
-def test_chunks_without_speech_are_skipped() -> None:
+def test_silence_is_not_decoded_and_each_utterance_starts_just_before_its_speech() -> None:
     speech = np.zeros(5000, bool)
-    speech[100:300] = True
-    assert chunk_bounds(speech) == [(0, 2000)]
+    speech[700:900] = True  # a word after 7 s of silence
+    speech[940:1100] = True  # 400 ms later: the same utterance
+    speech[3000:3200] = True  # after 19 s: another one
+    assert chunk_bounds(speech) == [(670, 1130), (2970, 3230)]
     assert chunk_bounds(np.zeros(300, bool)) == []
+
+
+def test_a_word_after_a_long_silence_is_heard_as_after_a_short_one() -> None:
+    word = vowel(VOWELS["a"], 0.4)
+    heard = []
+    for lead_s in (1.0, 7.0):
+        x = np.concatenate([silence(lead_s, noise=3e-4), word, silence(0.5, noise=3e-4)])
+        track = analyze_speech(as_audio(x))
+        heard.append([(p.label, round(p.start_s - lead_s, 2)) for p in track.phones if p.label != "SIL"])
+    assert heard[0] and heard[0] == heard[1]
 
 
 # --- the example recordings -------------------------------------------------------------------

@@ -68,7 +68,7 @@ class Recogniser:
         posteriors; silences and fillers ("<sil>", "[NOISE]") left out."""
         _decode(self._words, pcm)
         found = []
-        for s in self._words.seg():
+        for s in _segments(self._words):
             if not s.word.startswith(("<", "[", "+")):
                 word = re.sub(r"\(\d+\)$", "", s.word)
                 found.append(Seg(word, s.start_frame, s.end_frame + 1, float(np.clip(s.prob, 0.0, 1.0))))
@@ -113,7 +113,9 @@ class Recogniser:
     def phone_loop(self, pcm: bytes) -> list[Seg]:
         """Phones of a free phone-loop decode (any phone may follow any other, bigram-weighted)."""
         _decode(self._loop, pcm)
-        return [Seg(phoneset.normalise(s.word), s.start_frame, s.end_frame + 1) for s in self._loop.seg()]
+        return [
+            Seg(phoneset.normalise(s.word), s.start_frame, s.end_frame + 1) for s in _segments(self._loop)
+        ]
 
 
 _build_lock = threading.Lock()
@@ -150,6 +152,12 @@ def _decode(decoder: Decoder, pcm: bytes) -> None:
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
+
+
+def _segments(decoder: Decoder) -> list:
+    """The decoder's best-path segments; none when it found no hypothesis at all (it then
+    returns None rather than an empty iterator: babble noise at 10 dB SNR does that)."""
+    return list(decoder.seg() or [])
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:

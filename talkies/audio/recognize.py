@@ -11,11 +11,16 @@ decoder sometimes drops words and calls them silence; where it does and the phon
 81%. The loop is also a second opinion for each phone's confidence, next to its acoustic fit
 and its word's posterior.
 
-Long audio is cut into chunks of at most 20 s at pauses, so one failed alignment costs one
-chunk (which then falls back to the phone loop), and decoding time stays linear in length.
+The audio is decoded as utterances: the runs of voice activity, with a little of the silence
+around them, at most 10 s each (see `chunk_bounds`). One failed alignment then costs one
+utterance (which falls back to the phone loop), decoding time stays linear in length, silence
+is not decoded at all, and what a word is heard as does not depend on how long a silence
+came before it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,25 +29,34 @@ from talkies.audio.decoders import Recogniser, Seg, recogniser, to_pcm
 from talkies.audio.frames import HOP_S, RATE_ASR, runs
 from talkies.tracks import Phone
 
-_MAX_CHUNK_HOPS = 2000
-_MIN_CUT_PAUSE_HOPS = 25
+_MAX_CHUNK_HOPS = 1000  # 10 s
+_JOIN_PAUSE_HOPS = 60  # speech runs closer than 600 ms are one utterance
+_PAD_HOPS = 30  # decoded with up to 300 ms of the silence around them
 # Phones only the phone loop found: their viseme class was right on 55-75% of frames.
 _LOOP_CONFIDENCE = 0.5
 _LOOP_SILENCE_CONFIDENCE = 0.7
 _GAP_CONFIDENCE = 0.9  # time outside every chunk: no voice activity at all
 
 
-def recognise(x16: np.ndarray, speech: np.ndarray, duration_s: float) -> tuple[Phone, ...]:
+def recognise(
+    x16: np.ndarray, speech: np.ndarray, duration_s: float, tick: Callable[[float], None] | None = None
+) -> tuple[Phone, ...]:
     """English phones of the (n,) float32 16 kHz signal, given its (n_hops,) bool voice
     activity. The phones tile [0, duration_s], "SIL" between speech; empty when nothing but
-    silence was recognised. pocketsphinx frames are 10 ms, the same as our hops."""
+    silence was recognised. pocketsphinx frames are 10 ms, the same as our hops. `tick`, if
+    given, is called with the share of the work done (0..1) after every decoder pass (each
+    takes well under a second): it may raise to stop the analysis."""
     rec = recogniser()
     per_hop = round(RATE_ASR * HOP_S)
-    segs = []
-    with rec.lock:
-        for start, end in chunk_bounds(speech):
-            chunk = _recognise_chunk(rec, x16[start * per_hop : end * per_hop], speech[start:end])
-            segs += [Seg(s.label, start + s.start, start + s.end, s.confidence) for s in chunk]
+    bounds = chunk_bounds(speech)
+    total = max(1, sum(e - s for s, e in bounds))
+    segs, done = [], 0
+    for start, end in bounds:
+        report = _share_reporter(tick, done, end - start, total)
+        with rec.lock:
+            chunk = _recognise_chunk(rec, x16[start * per_hop : end * per_hop], speech[start:end], report)
+        segs += [Seg(s.label, start + s.start, start + s.end, s.confidence) for s in chunk]
+        done += end - start
     if all(s.label == phoneset.SILENCE for s in segs):
         return ()
     tiled = _merge_silences(_tile(segs, speech.shape[0]))
@@ -52,30 +66,70 @@ def recognise(x16: np.ndarray, speech: np.ndarray, duration_s: float) -> tuple[P
     return tuple(phones)
 
 
+def _share_reporter(
+    tick: Callable[[float], None] | None, done: int, size: int, total: int
+) -> Callable[[float], None]:
+    """A callback for the passes of one chunk: its own share 0..1 -> the whole clip's."""
+    return lambda share: tick((done + share * size) / total) if tick is not None else None
+
+
 def chunk_bounds(speech: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) hop ranges covering the clip, cut in the middle of pauses of at least
-    250 ms so that each is at most 20 s (a hard cut where 20 s hold no such pause).
-    Chunks without any voice activity are left out."""
+    """[start, end) hop ranges to decode: the runs of voice activity, joined across pauses
+    shorter than 600 ms, each with up to 300 ms of the pause around it, and split in the
+    middle of their longest pause while longer than 10 s.
+
+    Why: pocketsphinx normalises its features by a running cepstral mean and an energy
+    reference that a long silence drags away from speech (a word after 7 s of room tone was
+    heard as "AA P"); starting each utterance just before its speech keeps what is recognised
+    the same whatever silence precedes it, and the silence costs no decoding. Short
+    utterances also bound how long one decoder pass runs (cancel is honoured between passes)
+    and how much one failed alignment loses.
+    """
     n = speech.shape[0]
-    cuts = [(s + e) // 2 for s, e in runs(~speech) if e - s >= _MIN_CUT_PAUSE_HOPS and s > 0 and e < n]
-    bounds, start = [], 0
-    while n - start > _MAX_CHUNK_HOPS:
-        inside = [c for c in cuts if start < c <= start + _MAX_CHUNK_HOPS]
-        end = inside[-1] if inside else start + _MAX_CHUNK_HOPS
-        bounds.append((start, end))
-        start = end
-    bounds.append((start, n))
-    return [(s, e) for s, e in bounds if speech[s:e].any()]
+    chunks: list[list[int]] = []
+    for s, e in runs(speech):
+        if chunks and s - chunks[-1][1] < _JOIN_PAUSE_HOPS:
+            chunks[-1][1] = e
+        else:
+            chunks.append([s, e])
+    padded = []
+    for i, (s, e) in enumerate(chunks):
+        lo = max(0, s - _PAD_HOPS, (chunks[i - 1][1] + s) // 2 if i else 0)
+        hi = min(n, e + _PAD_HOPS, (e + chunks[i + 1][0]) // 2 if i + 1 < len(chunks) else n)
+        padded += _split_long(speech, lo, hi)
+    return padded
 
 
-def _recognise_chunk(rec: Recogniser, x16: np.ndarray, active: np.ndarray) -> list[Seg]:
-    """Phones of one chunk, frames relative to it and clipped to its length."""
+def _split_long(speech: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) cut in the middle of its longest interior pause (or in its middle, where it
+    has none) until every piece is at most _MAX_CHUNK_HOPS."""
+    if end - start <= _MAX_CHUNK_HOPS:
+        return [(start, end)]
+    inner = [(s + start, e + start) for s, e in runs(~speech[start:end]) if s > 0 and e < end - start]
+    # prefer pauses that leave both pieces at least a second long
+    usable = [(s, e) for s, e in inner if (s + e) // 2 - start >= 100 and end - (s + e) // 2 >= 100]
+    if usable:
+        s, e = max(usable, key=lambda r: r[1] - r[0])
+        cut = (s + e) // 2
+    else:
+        cut = (start + end) // 2
+    return _split_long(speech, start, cut) + _split_long(speech, cut, end)
+
+
+def _recognise_chunk(
+    rec: Recogniser, x16: np.ndarray, active: np.ndarray, tick: Callable[[float], None]
+) -> list[Seg]:
+    """Phones of one chunk, frames relative to it and clipped to its length; `tick` gets the
+    chunk's share done after each decoder pass."""
     pcm = to_pcm(x16)
     words = rec.words(pcm)
+    tick(0.5)
     aligned = rec.align(pcm, words) if words else None
+    tick(0.8)
     n = active.shape[0]
     clip = [Seg(s.label, s.start, min(s.end, n), s.confidence, s.fit) for s in (aligned or [])]
     loop = [Seg(s.label, s.start, min(s.end, n)) for s in rec.phone_loop(pcm)]
+    tick(1.0)
     segs = _combine(clip if aligned is not None else None, [s for s in loop if s.end > s.start], active)
     return [s for s in segs if s.end > s.start]
 

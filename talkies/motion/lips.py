@@ -55,6 +55,15 @@ VOICED = 0.5
 # A phone label this confident is seldom a misheard bilabial (0.9+: the right viseme class 95%
 # of the time, see audio/recognize.py); its dip is its own closure (a "k", an "n").
 SURE_LABEL = 0.85
+# A dip to this share of the sound around it or less is a stop closure, whatever the label.
+DEEP_DIP = 0.2
+# A p/b/m whose quietest point is within this share of the loudest sound around it, loud and
+# voiced all through, is a recogniser's mistake: the sound is open.
+AGREE_DIP = 0.15
+# A doubtful closure stays out of sound this loud (0..1 of the loud speech) and voiced.
+LOUD_BARRIER = 0.6
+# Closures between sung notes stay short (a consonant, not a rest).
+SUNG_DIP_MAX_S = 0.08
 
 
 @dataclass(frozen=True)
@@ -73,10 +82,15 @@ def closure_curve(phones: list[Phone], speech: SpeechTrack, fine_s: np.ndarray, 
     protected = _protected(phones, frames)
     closure = np.zeros(fine_s.size)
     found = acoustic_closures(phones, speech, fine_s, loud)
+    notes = _note_times(speech, fine_s)
     for phone in [*phones, *found]:
         if phone.label not in BILABIALS or _evidence(phone, loud, fine_s) < BILABIAL_TRUST:
             continue
+        if not _sound_agrees(phone, speech, loud, fine_s) or _inside_note(phone, notes, fine_s):
+            continue
         before, after = _barriers(phone, protected)
+        if phone.confidence < SURE_LABEL:
+            before, after = _loud_barriers(phone, speech, loud, fine_s, before, after)
         start, end = _hold(phone, before, after, frames)
         rise_from = max(start - CLOSURE_RAMP_S, before) if before <= start else start - 0.01
         fall_to = min(end + RELEASE_S, after) if after >= end else end + 0.01
@@ -108,6 +122,26 @@ def _barriers(phone: Phone, protected: list[tuple[Phone, float]]) -> tuple[float
     return (max(before) + MARGIN_S if before else -np.inf, min(after) - MARGIN_S if after else np.inf)
 
 
+def _loud_barriers(
+    phone: Phone, speech: SpeechTrack, loud: np.ndarray, times_s: np.ndarray, before: float, after: float
+) -> tuple[float, float]:
+    """`before` and `after` moved in to the loud voiced sound either side of a doubtful p/b/m:
+    the last moment before its middle and the first after it where loudness is LOUD_BARRIER or
+    more and voiced. A closure the sound only suggests (a dip, a doubtful label) shuts the lips
+    in the quiet part; it must not spill over the vowels around it, which sound open (on
+    speech in other languages those spills were most of the loud voiced frames shown shut)."""
+    middle = 0.5 * (phone.start_s + phone.end_s)
+    near = (times_s >= middle - 0.2) & (times_s <= middle + 0.2)
+    voiced = timeline.sample(speech.voicing, speech.hop_s, times_s[near]) >= VOICED
+    loud_times = times_s[near][voiced & (loud[near] >= LOUD_BARRIER)]
+    earlier, later = loud_times[loud_times < middle], loud_times[loud_times > middle]
+    if earlier.size:
+        before = max(before, float(earlier.max()) + MARGIN_S)
+    if later.size:
+        after = min(after, float(later.min()) - MARGIN_S)
+    return before, after
+
+
 def _hold(phone: Phone, before: float, after: float, frames: Frames) -> tuple[float, float]:
     """(start, end) mouth times of full closure: ideally MIN_CLOSURE_S (or a frame) up to the
     release, inside the barriers, and covering at least one frame that plays near the phone
@@ -129,6 +163,38 @@ def _hold(phone: Phone, before: float, after: float, frames: Frames) -> tuple[fl
     if start > end:
         start = end = shown
     return min(start, shown - 0.001), max(end, shown + 0.001)
+
+
+def _sound_agrees(phone: Phone, speech: SpeechTrack, loud: np.ndarray, times_s: np.ndarray) -> bool:
+    """False where the sound says the lips cannot be shut: the phone is loud and voiced all
+    through (its quietest point within AGREE_DIP of the loudest around it). Lips pressed
+    together let sound out only through the nose, so every real p/b/m dips; an English
+    recogniser's "m" over a sung vowel or a foreign open vowel does not. A label the
+    recogniser is sure of (SURE_LABEL) is kept in speech: there a shallow dip is the
+    loudness envelope's smoothing, not an open mouth."""
+    if phone.confidence >= SURE_LABEL and speech.style != "singing":
+        return True
+    inside = (times_s >= phone.start_s) & (times_s <= phone.end_s)
+    around = (times_s >= phone.start_s - 0.1) & (times_s <= phone.end_s + 0.1)
+    if not inside.any() or loud[around].max() < 1e-6:
+        return True
+    dip = 1.0 - loud[inside].min() / loud[around].max()
+    voiced = float(timeline.sample(speech.voicing, speech.hop_s, times_s[inside]).min())
+    return dip >= AGREE_DIP or voiced < VOICED or float(loud[inside].min()) < SPEECH_LEVEL
+
+
+def _note_times(speech: SpeechTrack, times_s: np.ndarray) -> np.ndarray:
+    """(n,) bool, True inside a held sung note (none when the clip is not sung)."""
+    if speech.style != "singing" or not speech.notes.size:
+        return np.zeros(times_s.size, bool)
+    return timeline.sample(speech.notes.astype(np.float64), speech.hop_s, times_s) > 0.5
+
+
+def _inside_note(phone: Phone, notes: np.ndarray, times_s: np.ndarray) -> bool:
+    """Whether a closure at `phone` would fall inside a held note (its middle is in one)."""
+    middle = 0.5 * (phone.start_s + phone.end_s)
+    k = min(int(np.searchsorted(times_s, middle)), times_s.size - 1)
+    return bool(notes[k]) if times_s.size else False
 
 
 def _evidence(phone: Phone, loud: np.ndarray, times_s: np.ndarray) -> float:
@@ -171,16 +237,30 @@ def acoustic_closures(
         start, end = float(fine_s[lo]), float(fine_s[hi]) + dt
         if end - start < DIP_MIN_S:
             start, end = float(fine_s[i]) - DIP_MIN_S / 2, float(fine_s[i]) + DIP_MIN_S / 2
-        start = max(start, end - DIP_MAX_S)
+        start = max(start, end - (SUNG_DIP_MAX_S if speech.style == "singing" else DIP_MAX_S))
         voiced = float(timeline.sample(speech.voicing, speech.hop_s, fine_s[lo : hi + 1]).mean()) >= VOICED
-        if _may_hide(phones, float(fine_s[i]), start, end, voiced):
+        deep = loud[i] <= DEEP_DIP * rim
+        if _may_hide(phones, float(fine_s[i]), start, end, voiced, speech.denoised, deep):
             found.append(Phone("P", start, end, ACOUSTIC_TRUST))
     return found
 
 
-def _may_hide(phones: list[Phone], at_s: float, start_s: float, end_s: float, voiced: bool) -> bool:
+def _may_hide(
+    phones: list[Phone],
+    at_s: float,
+    start_s: float,
+    end_s: float,
+    voiced: bool,
+    noisy: bool = False,
+    deep: bool = False,
+) -> bool:
     """Whether the phone under `at_s` could be a misheard bilabial (see MAY_HIDE; `voiced`:
-    the dip is voiced), and no recognised p/b/m lies within 30 ms of [start_s, end_s]."""
+    the dip is voiced), and no recognised p/b/m lies within 30 ms of [start_s, end_s]. In a
+    `noisy` recording (noise was suppressed) any doubtful label but an open vowel may: there the
+    recogniser hears the dips of p, b and m as t, f, th, r (measured on LibriVox at 10 dB SNR),
+    and a closure on a real t is the smaller error. A `deep` dip (to DEEP_DIP of the sound around it) under a
+    doubtful vowel label may too: no vowel goes silent, so the label is wrong and the dip a
+    stop (in clean speech the stops labelled t, d keep their own shape)."""
     near = [p for p in phones if p.end_s > start_s - 0.03 and p.start_s < end_s + 0.03]
     if any(p.label in BILABIALS for p in near):
         return False
@@ -192,4 +272,8 @@ def _may_hide(phones: list[Phone], at_s: float, start_s: float, end_s: float, vo
         return voiced or under[0].end_s - under[0].start_s >= SHORT_GAP_S
     if under[0].confidence >= SURE_LABEL:
         return False
+    if deep and visemes.is_vowel(label):
+        return True
+    if noisy and label not in OPEN_VOWELS | _OPENING:
+        return True
     return label in MAY_HIDE or (visemes.is_vowel(label) and label not in OPEN_VOWELS | _OPENING)

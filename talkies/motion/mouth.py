@@ -17,7 +17,17 @@ guarantee them:
   - p/b/m close the lips fully, even when the phone is short, and so do deep loudness dips
     where the recogniser may have missed one (lips.py);
   - a light low-pass keeps any shape from lasting less than ~70 ms (no flicker);
-  - loudness scales the opening, but only partly, so quiet vowels still open.
+  - loudness scales the opening, but only partly, so quiet vowels still open;
+  - voiced sound is never mouthed with shut lips: wherever the voice is loud and voiced, the
+    jaw keeps at least VOICED_OPEN of its opening (lips apart, as for every voiced sound but
+    m, b), and only a p/b/m closure the sound itself agrees with may shut it (lips.py);
+  - pauses come from the voice activity (timeline.pauses), and where the recogniser calls
+    voiced sound silence the acoustic path alone moves the mouth (an English recogniser does
+    that on other languages and on singing).
+Singing (SpeechTrack.style) switches the timing rules: a held note keeps an open,
+vowel-shaped mouth that follows its loudness (NOTE_OPEN), no closure falls inside a note,
+consonant closures between notes stay short, and loudness shapes the opening more
+(SUNG_LOUDNESS_FLOOR), so that each sung syllable opens on its own.
 """
 
 from __future__ import annotations
@@ -47,6 +57,12 @@ TRUST_FLOOR = 0.5  # dominance multiplier of a phone of confidence 0
 SMOOTH_S = 0.015  # Gaussian sigma of the anti-flicker low-pass
 PHONE_TRUST = 0.85  # weight of a confident phone path against the acoustic estimate
 LOUDNESS_FLOOR = 0.65  # jaw gain for the quietest speech (1 for loud speech)
+SUNG_LOUDNESS_FLOOR = 0.3  # ... for the quietest singing: the jaw follows each syllable
+# Loud voiced sound keeps the jaw at least this open (times its loudness and voicing); a held
+# sung note at least NOTE_OPEN.
+VOICED_OPEN = 0.22
+NOTE_OPEN = 0.45
+VOICED_LEVEL = 0.35  # loudness (0..1 of the clip's loud speech) from which the floor applies
 
 
 @dataclass(frozen=True)
@@ -73,10 +89,14 @@ def plan_mouth(speech: SpeechTrack, times_s: np.ndarray, fps: float, lead_s: flo
     phone_path = _coarticulate(_segments(phones, pauses, speech.duration_s), fine)
     mouth = _blend_acoustic(phone_path, speech, phones, fine)
     mouth = np.stack([timeline.smooth(c, SMOOTH_S, timeline.FINE_DT_S) for c in mouth.T], axis=1)
-    mouth[:, 0] *= LOUDNESS_FLOOR + (1 - LOUDNESS_FLOOR) * timeline.loudness_profile(speech, fine)
+    loud = timeline.loudness_profile(speech, fine)
+    floor = SUNG_LOUDNESS_FLOOR if speech.style == "singing" else LOUDNESS_FLOOR
+    mouth[:, 0] *= floor + (1 - floor) * loud
+    mouth[:, 0] = np.maximum(mouth[:, 0], _voiced_floor(speech, fine, loud))
     closed = _closed_pauses(pauses, fine, speech.duration_s)
     mouth *= 1.0 - closed[:, None]
-    mouth = _apply_closure(mouth, lips.closure_curve(phones, speech, fine, frames), REST_PRESS * closed)
+    closure = lips.closure_curve(phones, speech, fine, frames)
+    mouth = _apply_closure(mouth, closure, REST_PRESS * closed)
     mouth = np.clip(mouth, 0.0, 1.0)
     return {name: np.interp(frames.shown_s, fine, mouth[:, i]) for i, name in enumerate(CHANNELS)}
 
@@ -192,11 +212,29 @@ def _blend_acoustic(
     if not phones:
         return acoustic
     trust = np.ones(times_s.size)
+    talking = timeline.speaking(speech, times_s)
     for phone in phones:
+        inside = (times_s >= phone.start_s) & (times_s < phone.end_s)
         if not timeline.is_silence(phone.label):
-            trust[(times_s >= phone.start_s) & (times_s < phone.end_s)] = phone.confidence
+            trust[inside] = phone.confidence
+        else:  # "silence" where the voice speaks: the recogniser did not follow
+            trust[inside & talking] = 0.0
     weight = PHONE_TRUST * timeline.smooth(trust, 0.03, timeline.FINE_DT_S)[:, None]
     return weight * phone_path + (1.0 - weight) * acoustic
+
+
+def _voiced_floor(speech: SpeechTrack, times_s: np.ndarray, loud: np.ndarray) -> np.ndarray:
+    """(n,) the least jaw opening the voice allows at `times_s`: VOICED_OPEN where the sound is
+    loud (from VOICED_LEVEL up) and voiced, NOTE_OPEN inside held sung notes, each scaled by
+    loudness; smoothed so that the floor never snaps open or shut (~30 ms)."""
+    voiced = timeline.sample(speech.voicing, speech.hop_s, times_s)
+    talking = timeline.speaking(speech, times_s)
+    level = np.clip((loud - VOICED_LEVEL) / (1.0 - VOICED_LEVEL), 0.0, 1.0) ** 0.5
+    floor = VOICED_OPEN * level * np.clip((voiced - 0.5) * 2.0, 0.0, 1.0) * talking
+    if speech.notes.size:
+        notes = timeline.sample(speech.notes.astype(np.float64), speech.hop_s, times_s)
+        floor = np.maximum(floor, NOTE_OPEN * np.sqrt(np.clip(loud, 0.0, 1.0)) * notes * talking)
+    return timeline.smooth(floor, 0.015, timeline.FINE_DT_S)
 
 
 def _closed_pauses(pauses: list[timeline.Pause], times_s: np.ndarray, duration_s: float) -> np.ndarray:
@@ -207,7 +245,8 @@ def _closed_pauses(pauses: list[timeline.Pause], times_s: np.ndarray, duration_s
         if not _closes(pause, duration_s):
             continue
         rise = timeline.ramp(times_s, pause.start_s - CLOSE_RAMP_S / 2, CLOSE_RAMP_S)
-        rise = rise if pause.start_s > 0 else 1.0
+        if pause.start_s <= 0:  # the clip starts in the pause: closed from the first frame
+            rise = np.ones_like(rise)
         end = pause.end_s if pause.end_s < duration_s - 1e-6 else np.inf
         fall = 1.0 - timeline.ramp(times_s, end - OPEN_EARLY_S, OPEN_RAMP_S)
         closed = np.maximum(closed, np.minimum(rise, fall))

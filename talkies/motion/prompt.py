@@ -391,8 +391,8 @@ def _combine(cues: list[Cue], n_slots: int, ignored: list[str]) -> Modifiers:
     moods = [c for c in cues if c.kind == "mood"]
     for cue in moods:
         mood = MOODS[cue.name]
-        for key in scales:
-            scales[key] *= 1.0 + (getattr(mood, key) - 1.0) * min(cue.strength, 1.5)
+        for scale in scales:
+            scales[scale] *= 1.0 + (getattr(mood, scale) - 1.0) * min(cue.strength, 1.5)
     understood = [_describe(c, n_slots) for c in cues]
     first = min(moods, key=lambda c: (c.at_end, c.slot), default=None)
     return Modifiers(

@@ -13,10 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from talkies.tracks import Phone, SpeechTrack
+from talkies.tracks import SpeechTrack
 
 # Resolution of the mouth planner; 5 ms is well below the shortest phone (30 ms).
 FINE_DT_S = 0.005
+
+# How far a recognised phone may push speech into a stretch the voice activity calls silent.
+PHONE_REACH_S = 0.08
+# A recognised silence next to a pause joins it where the loudness (0..1) stays under this.
+QUIET_LEVEL = 0.3
 
 # Phones that mean "nobody speaks here" (the audio stage uses SIL; be lenient with others).
 SILENCE_LABELS = frozenset({"SIL", "SP", "SPN", "NSN", "<SIL>", "+NSN+", "+SPN+", ""})
@@ -76,29 +81,70 @@ def normalise_label(label: str) -> str:
 
 
 def pauses(speech: SpeechTrack) -> list[Pause]:
-    """Pauses in time order: from the phones where there are any (silence labels and gaps
-    between phones merged), else from the voice-activity mask. The ends of the clip count."""
-    if speech.phones:
-        return _pauses_from_phones(speech.phones, speech.duration_s)
+    """Pauses in time order: where the voice-activity mask says nobody speaks, each grown into
+    a recognised silence that continues it while the sound there stays quiet (QUIET_LEVEL),
+    then trimmed where a recognised phone (not silence) that begins or ends in speech reaches
+    into it, by at most PHONE_REACH_S (an unvoiced consonant quieter than the activity
+    threshold: the "s" that ends a phrase). The ends of the clip count.
+
+    Why the voice and not the phones: pocketsphinx is an English recogniser, and on singing and
+    other languages it labels voiced sound silence with high confidence; a pause taken from
+    its phones would shut the lips on a sung note. Whether the mouth moves is the voice's call.
+    """
     segments = speech.segments()
     if not segments:
         return [Pause(0.0, speech.duration_s)]
     edges = [0.0, *[t for seg in segments for t in seg], speech.duration_s]
     found = [Pause(a, b) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
-    return [p for p in found if p.duration_s > 0]
+    spoken = [(p.start_s, p.end_s) for p in speech.phones if not is_silence(normalise_label(p.label))]
+    silent = [(p.start_s, p.end_s) for p in speech.phones if is_silence(normalise_label(p.label))]
+    quiet = np.asarray(speech.loudness) < QUIET_LEVEL
+    trimmed = [_trim_by_phones(_extend_by_silences(p, silent, quiet, speech.hop_s), spoken) for p in found]
+    return [p for p in trimmed if p.duration_s > 0]
 
 
-def _pauses_from_phones(phones: tuple[Phone, ...], duration_s: float) -> list[Pause]:
-    spoken = sorted((p.start_s, p.end_s) for p in phones if not is_silence(normalise_label(p.label)))
-    found: list[Pause] = []
-    cursor = 0.0
-    for start, end in spoken:
-        if start > cursor + 1e-6:
-            found.append(Pause(cursor, start))
-        cursor = max(cursor, end)
-    if duration_s > cursor + 1e-6:
-        found.append(Pause(cursor, duration_s))
-    return found
+def _extend_by_silences(
+    pause: Pause, silent: list[tuple[float, float]], quiet: np.ndarray, hop_s: float
+) -> Pause:
+    """`pause` grown into a recognised silence that runs on from it, as far as the sound stays
+    quiet: the voice activity keeps a final murmur ("them") and a gap-fill of 100 ms as speech,
+    while the recogniser has already heard the silence begin."""
+    start, end = pause.start_s, pause.end_s
+    for s_start, s_end in silent:
+        if s_start < start <= s_end + 1e-6:
+            start = _quiet_back_to(s_start, start, quiet, hop_s)
+        if s_start - 1e-6 <= end < s_end:
+            end = _quiet_on_to(s_end, end, quiet, hop_s)
+    return Pause(start, end)
+
+
+def _quiet_back_to(limit_s: float, t_s: float, quiet: np.ndarray, hop_s: float) -> float:
+    """The earliest time >= limit_s from which the sound is quiet all the way up to t_s."""
+    i = min(round(t_s / hop_s), quiet.size)
+    lo = max(int(np.ceil(limit_s / hop_s - 1e-6)), 0)
+    while i > lo and quiet[i - 1]:
+        i -= 1
+    return max(i * hop_s, limit_s)
+
+
+def _quiet_on_to(limit_s: float, t_s: float, quiet: np.ndarray, hop_s: float) -> float:
+    """The latest time <= limit_s up to which the sound is quiet all the way from t_s."""
+    i = max(round(t_s / hop_s), 0)
+    hi = min(int(limit_s / hop_s + 1e-6), quiet.size)
+    while i < hi and quiet[i]:
+        i += 1
+    return min(i * hop_s, limit_s)
+
+
+def _trim_by_phones(pause: Pause, spoken: list[tuple[float, float]]) -> Pause:
+    """`pause` less the parts that phones running on from the speech either side cover."""
+    start, end = pause.start_s, pause.end_s
+    for p_start, p_end in spoken:
+        if p_start <= start + 1e-6 < p_end:  # a phone of the speech before runs on
+            start = max(start, min(p_end, pause.start_s + PHONE_REACH_S))
+        if p_start < end - 1e-6 <= p_end:  # a phone of the speech after starts early
+            end = min(end, max(p_start, pause.end_s - PHONE_REACH_S))
+    return Pause(start, max(start, end))
 
 
 def speaking(speech: SpeechTrack, times_s: np.ndarray) -> np.ndarray:

@@ -173,22 +173,27 @@ def scratch_dir(settings: Settings) -> Path:
 
 class ProgressReporter:
     """The engine's progress callback: writes log lines the clients see, and stops a cancelled
-    job. Non-render stages log, and look at the cancel flag, on every report (speech analysis
-    reports about every second, so a cancel lands within about a second); render logs at most
-    every `progress_log_interval_s` (plus the last frame) and looks every
-    `cancel_check_interval_s`."""
+    job. Non-render stages log each new message and look at the cancel flag on every report
+    (speech analysis repeats its message as it ticks, about every second, so a cancel lands
+    within about a second); render logs at most every `progress_log_interval_s` (plus the last
+    frame) and looks every `cancel_check_interval_s`."""
 
     def __init__(self, store: JobStore, job_id: str, settings: Settings) -> None:
         self.store, self.job_id = store, job_id
         self.log_every, self.check_every = settings.progress_log_interval_s, settings.cancel_check_interval_s
         self._logged = self._checked = 0.0
+        self._last_message = ""
 
     def __call__(self, progress: Any) -> None:
         now = time.monotonic()
-        last_frame = progress.stage == "render" and progress.done >= progress.total
-        if progress.stage != "render" or last_frame or now - self._logged >= self.log_every:
+        if progress.stage == "render":
+            last_frame = progress.done >= progress.total
+            due = last_frame or now - self._logged >= self.log_every
+        else:
+            due = progress.message != self._last_message
+        if due:
             self.store.log(self.job_id, progress.message)
-            self._logged = now
+            self._logged, self._last_message = now, progress.message
         if progress.stage != "render" or now - self._checked >= self.check_every:
             self._checked = now
             if self.store.cancel_requested(self.job_id):
