@@ -115,7 +115,9 @@ def test_face_too_small(tmp_path, portrait, speech) -> None:
     small = np.asarray(Image.open(io.BytesIO(portrait)).convert("RGB").resize((64, 64), Image.LANCZOS))
     canvas = np.full((1024, 1024, 3), 235, np.uint8)
     canvas[480:544, 480:544] = small
-    animate_fails(tmp_path, png_bytes(canvas), speech, FaceTooSmallError, r"\d+ ?px", r"at least \d+")
+    animate_fails(
+        tmp_path, png_bytes(canvas), speech, FaceTooSmallError, r"\d+ ?px", r"at least \d+"
+    )
 
 
 # ---------------------------------------------------------------- audio
