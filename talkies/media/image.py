@@ -3,6 +3,10 @@
 Pillow decodes every accepted format (JPEG, PNG, WebP, GIF, AVIF) natively. Decoding is forced
 in full (`load()`) so that a truncated or corrupt file fails here, with a message, instead of
 turning into grey bands later; Pillow's LOAD_TRUNCATED_IMAGES stays False for the same reason.
+One damage Pillow cannot see: a JPEG whose entropy data ends (with a proper end marker) before
+the rows its header claims. libjpeg only *warns* and fills the rest with flat grey, and Pillow
+drops its warnings; so JPEGs are also run through libjpeg-turbo in strict mode (simplejpeg, at
+1/8 scale: cheap), and "premature end" there is a rejection.
 The header is checked before the pixels are decoded, so an absurdly large image (a
 decompression bomb) costs nothing. Transparency is flattened onto white: a cut-out portrait
 then looks like a studio shot, which is what the renderer's still background expects.
@@ -14,6 +18,7 @@ import io
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from talkies.errors import InputError, InvalidImageError, InvalidMaskError, InvalidOptionError
@@ -102,12 +107,28 @@ def _decode(data: bytes, what: str, error: type[InputError]) -> Image.Image:
             f"{what} is {w}x{h} ({w * h / 1e6:.1f} megapixels); "
             f"at most {MAX_MEGAPIXELS:g} megapixels are accepted"
         )
+    file_format = im.format
     try:
         im.load()
         im = ImageOps.exif_transpose(im)
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise error(f"{what} is truncated or corrupt ({im.format}): {e}") from e
+    if file_format in ("JPEG", "MPO"):
+        _check_jpeg_complete(data, what, error)
     return _to_srgb(im)
+
+
+def _check_jpeg_complete(data: bytes, what: str, error: type[InputError]) -> None:
+    """Raise `error` when libjpeg runs out of data before the last row the header promises.
+    Other libjpeg warnings (stray bytes before a marker, common in camera files) are harmless."""
+    try:
+        simplejpeg.decode_jpeg(data, colorspace="GRAY", min_factor=8, strict=True)
+    except ValueError as e:
+        if "premature end" in str(e).lower():
+            raise error(
+                f"{what} is truncated or corrupt (JPEG): its data ends before the rows its header "
+                f"declares ({e})"
+            ) from e
 
 
 def _open(data: bytes, what: str, error: type[InputError]) -> Image.Image:

@@ -26,6 +26,12 @@ from talkies.tracks import Audio
 MIN_DURATION_S = 0.1  # shorter audio cannot carry a syllable
 SILENCE_DBFS = -60.0  # a peak below this is silence (16-bit dither is about -90 dBFS)
 MAX_DECODE_S = 600.0  # safety cap while decoding; the real limit is the resolution's (options)
+# PyAV crashes (a native segfault) converting a frame of 8 or more *planar* channels to or from
+# an array, so samples are decoded into one packed plane, and audio with more channels than
+# 5.1 is averaged into mono as it decodes (a voice needs one; the video encoder then never sees
+# more than KEPT_CHANNELS). More than MAX_CHANNELS is refused.
+KEPT_CHANNELS = 6
+MAX_CHANNELS = 64
 _HEAD_BYTES = 256 * 1024  # enough for the WAV chunk list, an ID3 tag and the first MP3 frame
 _TOLERANCE_S = 0.1  # decoded may fall this much (or 2%) short of the stated length: codec padding
 # Writers that stream (espeak-ng --stdout, sox to a pipe ...) cannot go back to fill in the data
@@ -38,13 +44,16 @@ def load_audio(src: Source, max_duration_s: float = MAX_DECODE_S) -> Audio:
     """Decode `src` (a path or the file's bytes) to `Audio`: (channels, n) float32 in [-1, 1] at
     the file's own rate. Raises InvalidAudioError (not audio, no audio stream, corrupt or
     truncated), EmptyAudioError (under 0.1 s), SilentAudioError (peak under -60 dBFS) and
-    AudioTooLongError when more than `max_duration_s` seconds decode."""
+    AudioTooLongError when the file says it is longer than `max_duration_s` (checked before
+    decoding) or when more than that decodes (decoding stops there). Audio with more than
+    KEPT_CHANNELS channels is mixed down to mono; more than MAX_CHANNELS is refused."""
     head, tail, size = read_ends(src, "audio", InvalidAudioError, _HEAD_BYTES)
     _check_wav_length(head, size)
     _check_ogg_end(head, tail)
     fileobj = io.BytesIO(src) if isinstance(src, bytes | bytearray | memoryview) else open(src, "rb")  # noqa: SIM115
     with fileobj, _open(fileobj, head) as container:
         stream = _audio_stream(container, head)
+        _check_declared_length(container, stream, max_duration_s)
         stated_s = _stated_duration(container, stream, head)
         samples, rate, failure = _decode(container, stream, max_duration_s)
     _check_complete(samples.shape[1] / rate if rate else 0.0, stated_s, failure)
@@ -68,9 +77,37 @@ def _open(fileobj: io.IOBase, head: bytes) -> av.container.InputContainer:
 
 def _audio_stream(container: av.container.InputContainer, head: bytes) -> av.audio.stream.AudioStream:
     if container.streams.audio:
-        return container.streams.audio[0]
+        stream = container.streams.audio[0]
+        # FFmpeg opens a stream it has no decoder for (a WAV with format tag 0 or 0 bits per
+        # sample) with no codec parameters at all; PyAV then has no `rate` attribute.
+        rate, channels = getattr(stream, "rate", None), getattr(stream, "channels", 0)
+        if not rate or not channels:
+            codec = getattr(stream.codec_context, "name", None) or "unknown"
+            raise InvalidAudioError(
+                f"audio has an audio stream FFmpeg cannot decode (codec {codec}, sample rate {rate}, "
+                f"{channels} channels); {describe(head)}"
+            )
+        if channels > MAX_CHANNELS:
+            raise InvalidAudioError(f"audio has {channels} channels; at most {MAX_CHANNELS} are accepted")
+        return stream
     found = ", ".join(f"{s.type} ({s.codec_context.name})" for s in container.streams) or "no streams"
     raise InvalidAudioError(f"audio has no audio stream (found {found}); {describe(head)}")
+
+
+def _check_declared_length(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float
+) -> None:
+    """Refuse a file whose container says it lasts longer than `max_s`, before decoding it.
+    (Estimates count too: a long file is refused cheaply; a short one still decodes in full.)"""
+    declared = None
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+    elif container.duration:
+        declared = container.duration / 1e6
+    if declared is not None and declared > max_s + _TOLERANCE_S:
+        raise AudioTooLongError(
+            f"audio is {declared:.1f} s by its header, longer than {max_s:g} s, the most talkies decodes"
+        )
 
 
 def _stated_duration(
@@ -88,15 +125,16 @@ def _stated_duration(
 def _decode(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float
 ) -> tuple[np.ndarray, int, str | None]:
-    """(channels, n) float32 samples, the rate, and the decoder's complaint if it stopped early."""
-    resampler = av.AudioResampler(format="fltp")  # same layout and rate, float planes
+    """(channels, n) float32 samples, the rate, and the decoder's complaint if it stopped early.
+    Decoding stops as soon as more than `max_s` seconds came out (AudioTooLongError)."""
+    resampler = av.AudioResampler(format="flt")  # same layout and rate, float, one packed plane
     chunks: list[np.ndarray] = []
     rate, n = stream.rate or 0, 0
     try:
         for packet in container.demux(stream):
             for frame in packet.decode():
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                    chunks.append(_channels_first(out.to_ndarray(), out.layout.nb_channels))
                     rate, n = out.sample_rate, n + out.samples
             if rate and n > max_s * rate:
                 raise AudioTooLongError(f"audio is longer than {max_s:g} s, the most talkies decodes")
@@ -108,6 +146,15 @@ def _decode(
     channels = chunks[0].shape[0] if chunks else 1
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
     return samples.astype(np.float32, copy=False), rate, failure
+
+
+def _channels_first(packed: np.ndarray, channels: int) -> np.ndarray:
+    """(1, n * channels) interleaved samples -> (channels, n); more than KEPT_CHANNELS are
+    averaged into one (no clipping, unlike FFmpeg's downmix of an unnamed layout, which sums)."""
+    planes = packed.reshape(-1, channels).T
+    if channels > KEPT_CHANNELS:
+        planes = planes.mean(axis=0, keepdims=True, dtype=np.float32)
+    return np.ascontiguousarray(planes)
 
 
 def _check_complete(decoded_s: float, stated_s: float | None, failure: str | None) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
 
 from talkies.service import auth, errors, maintenance
 from talkies.service.context import Context
+from talkies.service.gate import Gate
 from talkies.service.routers import files, queue, run, storage
 from talkies.service.routers.deps import QUEUE_ROOT
 from talkies.service.settings import Settings
@@ -38,9 +39,12 @@ the same request and response schema and the same queue protocol, so the officia
 work against it unmodified. Rendering is done by talkies on the CPU."""
 
 
-def create_app(settings: Settings, maintain: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, maintain: bool = True, workers_running: Callable[[], bool] | None = None
+) -> FastAPI:
     """The ASGI app for `settings`. With `maintain`, the background loops (orphaned jobs,
-    deadlines, webhooks, retention) run while the app runs."""
+    deadlines, webhooks, retention) run while the app runs. `workers_running` tells /health
+    whether this server's worker consumer is up (None: the workers run elsewhere)."""
     ctx = Context.open(settings)
 
     @contextlib.asynccontextmanager
@@ -69,16 +73,25 @@ def create_app(settings: Settings, maintain: bool = True) -> FastAPI:
     app.state.ctx = ctx
     app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
     errors.install(app)
-    app.add_api_route("/health", health, methods=["GET"], tags=["meta"])
+    app.add_api_route("/health", _health(workers_running), methods=["GET"], tags=["meta"])
     for router in (files.router, storage.capability, storage.authed, queue.router, run.router):
         app.include_router(router)
+    app.add_middleware(
+        Gate, settings=settings, secret=app.state.secret
+    )  # inside HostRouting: sees /queue/...
     app.add_middleware(HostRouting, queue_port=settings.queue_port)
     return app
 
 
-def health() -> dict[str, str]:
-    """Liveness check."""
-    return {"status": "ok"}
+def _health(workers_running: Callable[[], bool] | None) -> Callable[[], dict[str, str]]:
+    def health() -> dict[str, str]:
+        """200 while this server can run jobs; 503 with Retry-After while its workers are down
+        (they are being restarted)."""
+        if workers_running is not None and not workers_running():
+            raise errors.WorkersDown("the rendering workers are not running; they are being restarted")
+        return {"status": "ok"}
+
+    return health
 
 
 class HostRouting:

@@ -71,6 +71,10 @@ class BackendUnavailable(ServiceError):
     error_type = "service_unavailable"
 
 
+class WorkersDown(BackendUnavailable):
+    """This server's worker consumer is not running (it died and is being restarted)."""
+
+
 RETRY_AFTER_S = 5
 
 

@@ -28,6 +28,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1 << 16
 
 MAX_PARTS = 10000  # multipart upload part numbers, as S3
+_CLAIMED = ".completing-"  # an upload folder renamed by the complete that joins its parts
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,11 @@ def safe_name(name: str | None, default: str = "file") -> str:
     return cleaned or default
 
 
-def check_part_number(part: int, source: Path) -> None:
+def check_part_number(part: int, source: Path | None = None) -> None:
     """Refuse a multipart part number S3 would refuse (1 to 10000), dropping its data."""
     if not 1 <= part <= MAX_PARTS:
-        source.unlink(missing_ok=True)
+        if source is not None:
+            source.unlink(missing_ok=True)
         raise BadRequest(f"part number is {part}; it must be from 1 to {MAX_PARTS}")
 
 
@@ -183,22 +185,35 @@ class FileStore:
         self._upload_meta(upload_id)
         check_part_number(part, source)
         size = source.stat().st_size
-        shutil.move(str(source), self.root / "uploads" / upload_id / f"part-{part:05d}")
+        try:
+            shutil.move(str(source), self.root / "uploads" / upload_id / f"part-{part:05d}")
+        except FileNotFoundError as e:  # completed (or expired) since the check above
+            raise NotFound(f"upload {upload_id} was completed or has expired") from e
         return f'"{upload_id[:16]}-{part}-{size}"'
 
     def complete_upload(self, upload_id: str) -> StoredFile:
-        """Join the parts in order into the stored file the upload reserved."""
+        """Join the parts in order into the stored file the upload reserved. The upload is first
+        claimed by renaming its folder (atomic), so of two concurrent completes one joins the
+        parts and the other finds no upload (NotFound), instead of both writing one file."""
         meta = self._upload_meta(upload_id)
         folder = self.root / "uploads" / upload_id
-        parts = sorted(folder.glob("part-*"))
-        if not parts:
-            raise BadRequest(f"upload {upload_id} has no parts")
-        target = self._new_dir(meta["file_id"]) / meta["name"]
-        with target.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out, _CHUNK)
-        shutil.rmtree(folder, ignore_errors=True)
+        claimed = self.root / "uploads" / f"{_CLAIMED}{upload_id}-{new_id()}"
+        try:
+            folder.rename(claimed)
+        except FileNotFoundError as e:
+            raise NotFound(f"upload {upload_id} does not exist, was completed or has expired") from e
+        try:
+            parts = sorted(claimed.glob("part-*"))
+            if not parts:
+                claimed.rename(folder)  # give it back: parts may still come
+                raise BadRequest(f"upload {upload_id} has no parts")
+            target = self._new_dir(meta["file_id"]) / meta["name"]
+            with target.open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as src:
+                        shutil.copyfileobj(src, out, _CHUNK)
+        finally:
+            shutil.rmtree(claimed, ignore_errors=True)
         return self._commit(meta["file_id"], target, meta["content_type"], None, meta["ttl_s"])
 
     def _upload_meta(self, upload_id: str) -> dict:
@@ -210,8 +225,16 @@ class FileStore:
             raise NotFound(f"upload {upload_id} does not exist, was completed or has expired") from e
 
     def stale_uploads(self, older_than: float) -> list[str]:
-        return [p.name for p in (self.root / "uploads").iterdir() if p.stat().st_mtime < older_than]
+        """Uploads (and completes a crash interrupted) untouched since `older_than`."""
+        found = []
+        for p in (self.root / "uploads").iterdir():
+            try:
+                if p.stat().st_mtime < older_than:
+                    found.append(p.name)
+            except FileNotFoundError:  # completed meanwhile
+                continue
+        return found
 
     def drop_upload(self, upload_id: str) -> None:
-        if ID_PATTERN.match(upload_id):
+        if ID_PATTERN.match(upload_id) or upload_id.startswith(_CLAIMED):
             shutil.rmtree(self.root / "uploads" / upload_id, ignore_errors=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -19,8 +21,9 @@ from talkies.errors import InputError
 from talkies.options import AnimateOptions
 from talkies.service import sniff
 from talkies.service.errors import FetchError
-from talkies.service.fetch import Guard, fetch
+from talkies.service.fetch import Guard, fetch, fetch_to
 from talkies.service.files import FILE_PATH, FileStore, StoredFile
+from talkies.service.urls import parse_http_url
 
 Ref = dict[str, str]
 _EXTENSIONS = {"image/jpeg": "jpg", "audio/mpeg": "mp3", "audio/mp4": "m4a", "image/svg+xml": "svg"}
@@ -36,6 +39,8 @@ def accept(
     max_data_bytes: int,
 ) -> Ref:
     """The reference a job stores for input `field`; raises InputError for unusable values."""
+    if not value.strip():
+        raise InputError(f"{field} is empty; expected a data: URI or an http(s) URL", field)
     if value.startswith("data:"):
         data = decode_data_uri(value, field, max_data_bytes)
         content_type = sniff.check(field, data)
@@ -43,28 +48,45 @@ def accept(
             data, f"{field.removesuffix('_url')}.{extension(content_type)}", content_type, owner=owner
         )
         return {"file": stored.id}
-    own = own_file(value, field, files, own_hosts)
+    url = parse_http_url(value, field).text  # FetchError (422) for anything malformed
+    own = own_file(url, field, files, own_hosts)
     if own is not None:
         with files.path(own).open("rb") as f:
             sniff.check(field, f.read(64))
         return {"file": own.id}
     try:
-        guard.check_url_text(value)
+        guard.check_url_text(url, field)
     except FetchError as e:
-        raise type(e)(f"{field}: {e.message}", field) from e
-    return {"url": value}
+        raise type(e)(e.message if e.message.startswith(field) else f"{field}: {e.message}", field) from e
+    return {"url": url}
 
 
-def load(ref: Ref, field: str, files: FileStore, guard: Guard, max_bytes: int, timeout_s: float) -> bytes:
-    """The bytes of a stored reference (worker side)."""
+def load(
+    ref: Ref,
+    field: str,
+    files: FileStore,
+    guard: Guard,
+    max_bytes: int,
+    timeout_s: float,
+    stop: Callable[[], bool] = lambda: False,
+    folder: Path | None = None,
+) -> bytes | Path:
+    """The bytes of a stored reference (worker side); a download ends (Cancelled) once
+    `stop()` says so. With `folder`, a URL is downloaded into a file there and its path
+    returned (the worker's memory then does not hold what it downloads)."""
     if "file" in ref:
         stored = files.get(ref["file"])
         if stored is None:
             raise InputError(f"{field}: the uploaded file {ref['file']} has expired or was deleted", field)
         return files.read_bytes(stored)
-    data = fetch(ref["url"], field, guard, max_bytes, timeout_s)
-    sniff.check(field, data)
-    return data
+    if folder is None:
+        data = fetch(ref["url"], field, guard, max_bytes, timeout_s, stop)
+        sniff.check(field, data)
+        return data
+    path = fetch_to(folder / field.removesuffix("_url"), ref["url"], field, guard, max_bytes, timeout_s, stop)
+    with path.open("rb") as f:
+        sniff.check(field, f.read(64))
+    return path
 
 
 def decode_data_uri(value: str, field: str, max_bytes: int) -> bytes:
@@ -103,19 +125,20 @@ def own_file(url: str, field: str, files: FileStore, own_hosts: set[str]) -> Sto
     return None
 
 
-def probe_audio_s(path: Path) -> float | None:
-    """Duration of an audio file in seconds from its container header, None if unknown.
-    Cheap (no decoding); lets a too-long file be refused before it is queued."""
+def probe_audio_s(source: Path | bytes) -> float | None:
+    """Duration of an audio file (a path or its bytes) in seconds from its container header,
+    None if unknown. Cheap (no decoding); lets a too-long file be refused before it is queued
+    (or, fetched by URL, before it is decoded)."""
     import av
 
     try:
-        with av.open(str(path)) as container:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r") as container:
             if container.duration:
                 return container.duration / 1_000_000
             stream = next(iter(container.streams.audio), None)
             if stream is not None and stream.duration and stream.time_base:
                 return float(stream.duration * stream.time_base)
-    except (av.FFmpegError, OSError, StopIteration):
+    except (av.FFmpegError, OSError, StopIteration, ValueError):
         return None
     return None
 
@@ -125,6 +148,14 @@ def check_audio_length(ref: Ref, files: FileStore, options: AnimateOptions) -> N
     header tells its length; the engine checks again after decoding."""
     stored = files.get(ref["file"]) if "file" in ref else None
     duration = probe_audio_s(files.path(stored)) if stored else None
+    if duration is not None:
+        options.check_audio_duration(duration)
+
+
+def check_audio_bytes(data: bytes | Path, options: AnimateOptions) -> None:
+    """As check_audio_length, for audio fetched by the worker (its bytes or its file): a file
+    whose header says it is too long is refused before the engine decodes any of it."""
+    duration = probe_audio_s(data)
     if duration is not None:
         options.check_audio_duration(duration)
 

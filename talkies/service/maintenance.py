@@ -10,6 +10,8 @@
 - Webhooks due are delivered (webhooks.py).
 - Retention: finished jobs, their inputs and results, and standalone uploads are deleted
   retention_s after they finished (or were uploaded).
+- Scratch: temporary files of renders and uploads are removed once the process that made them
+  is gone (a crashed or killed worker), or after scratch_max_age_s untouched.
 
 Every step is a compare-and-set in the job store, so several API processes may run it at once.
 """
@@ -18,8 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import shutil
+import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 from fastapi.concurrency import run_in_threadpool
@@ -89,6 +96,55 @@ def expire_retained(ctx: Context, now: float) -> None:
         ctx.files.drop_upload(upload_id)
 
 
+_SCRATCH_NAME = re.compile(r"^(?:render|upload)-(?P<host>.+)-(?P<pid>\d+)-[^-]+$")
+
+
+def scratch_name(kind: str) -> str:
+    """The start of a scratch entry's name, `{kind}-{host}-{pid}-`: whoever sweeps on this host
+    can tell the leftovers of a dead process from the work of a live one."""
+    return f"{kind}-{socket.gethostname()}-{os.getpid()}-"
+
+
+def sweep_scratch(folder: Path, now: float, max_age_s: float) -> list[str]:
+    """Remove what dead processes of this host left in `folder` at once, and anything untouched
+    (newest modification inside) for `max_age_s`. Returns the names removed."""
+    removed = []
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        match = _SCRATCH_NAME.match(entry.name)
+        mine = match is not None and match["host"] == socket.gethostname()
+        try:
+            dead = mine and not _alive(int(match["pid"]))  # type: ignore[index]
+            if dead or now - _newest_mtime(entry) > max_age_s:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed.append(entry.name)
+        except FileNotFoundError:  # finished and removed by its owner meanwhile
+            continue
+    if removed:
+        log.info("removed %d leftover scratch entries in %s", len(removed), folder)
+    return removed
+
+
+def sweep_all_scratch(ctx: Context, now: float) -> None:
+    for folder in {ctx.settings.data_dir / "tmp", ctx.files.root / "tmp"}:
+        sweep_scratch(folder, now, ctx.settings.scratch_max_age_s)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _newest_mtime(entry: Path) -> float:
+    if not entry.is_dir():
+        return entry.stat().st_mtime
+    return max([entry.stat().st_mtime, *(p.stat().st_mtime for p in entry.rglob("*"))])
+
+
 def _owned_files(ctx: Context, job: Job) -> list[str]:
     """Files made for `job`: inputs sent inline, and the video (uploads it used stay)."""
     ids = [ref["file"] for ref in job.payload.get("inputs", {}).values() if "file" in ref]
@@ -105,6 +161,7 @@ async def run(ctx: Context) -> None:
         now = time.time()
         await _step(reap_stale, ctx, now)
         await _step(expire_deadlines, ctx, now)
+        await _step(sweep_all_scratch, ctx, now)
         if now - last_orphans >= ORPHAN_EVERY_S:
             await _step(recover_orphans, ctx, now)
             last_orphans = now

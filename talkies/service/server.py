@@ -5,6 +5,11 @@ so Ctrl-C reaches only the API; when the API stops it interrupts the consumer, w
 put their running jobs back in the queue. If this process is killed outright, its children die
 with it (Linux parent-death signal) and everything queued is still on disk for the next start.
 The bound ports are written to `{data_dir}/server.json` (useful with port 0).
+
+The consumer is supervised: if it dies (killed, or a native crash), a watcher thread of the API
+starts a new one within CHECK_S (backing off up to MAX_BACKOFF_S if it keeps dying), and until
+it runs `/health` answers 503 with Retry-After. Its workers die with it (parent-death signal);
+their jobs stop sending heartbeats and are queued again by the maintenance loop.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from talkies.service.settings import Settings
 
 log = logging.getLogger("talkies.service")
 CONSUMER_STOP_S = 10.0
+Process = multiprocessing.process.BaseProcess
 
 
 def serve(settings: Settings) -> None:
@@ -44,19 +54,82 @@ def serve(settings: Settings) -> None:
     # uvicorn re-raises the SIGTERM it caught once it has shut down; as an exception (instead
     # of the default "terminate now") it lets the `finally` below stop the workers in order.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    consumer = start_consumer(settings) if settings.workers > 0 else None
+    supervisor = None
+    if settings.workers > 0:
+        supervisor = Supervisor(lambda: start_consumer(settings), lambda p: _write_state(settings, p))
     try:
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(settings, workers_running=supervisor.running if supervisor else None),
             ssl_certfile=settings.tls_certfile,
             ssl_keyfile=settings.tls_keyfile,
             log_level="info",
             timeout_graceful_shutdown=3,
         )
-        _write_state(settings, consumer)
+        if supervisor is not None:
+            supervisor.start()
+        else:
+            _write_state(settings, None)
         uvicorn.Server(config).run(sockets=sockets)
     finally:
-        stop_consumer(consumer)
+        if supervisor is not None:
+            supervisor.stop()
+
+
+class Supervisor:
+    """Keeps one consumer process running: starts it, and starts a new one when it dies."""
+
+    CHECK_S = 0.5
+    MIN_UPTIME_S = 10.0
+    MAX_BACKOFF_S = 30.0
+
+    def __init__(self, start: Callable[[], Process], on_start: Callable[[Process], None]) -> None:
+        self._start, self._on_start = start, on_start
+        self.process: Process | None = None
+        self._started_at = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="consumer-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._launch()
+        self._thread.start()
+
+    def running(self) -> bool:
+        """True while a consumer process is alive and a worker of it has warmed up (what
+        /health reports)."""
+        process = self.process
+        return process is not None and process.is_alive() and process.ready.is_set()  # type: ignore[attr-defined]
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        stop_consumer(self.process)
+
+    def _launch(self) -> None:
+        self.process, self._started_at = self._start(), time.monotonic()
+        self._on_start(self.process)
+
+    def _watch(self) -> None:
+        delay = 0.0
+        while not self._stop.wait(self.CHECK_S):
+            if self.alive():
+                continue
+            assert self.process is not None
+            # One that dies soon after starting (a broken engine import) is restarted ever slower.
+            quick = time.monotonic() - self._started_at < self.MIN_UPTIME_S
+            delay = min(max(delay * 2, self.CHECK_S), self.MAX_BACKOFF_S) if quick else 0.0
+            log.error(
+                "the worker consumer (pid %s) died with exit code %s; starting a new one in %.1f s",
+                self.process.pid,
+                self.process.exitcode,
+                delay,
+            )
+            if self._stop.wait(delay):
+                return
+            self._launch()
 
 
 def _use_self_signed(settings: Settings) -> Settings:
@@ -71,14 +144,19 @@ def _use_self_signed(settings: Settings) -> Settings:
     return dataclasses.replace(settings, tls_certfile=files.cert, tls_keyfile=files.key)
 
 
-def start_consumer(settings: Settings) -> multiprocessing.process.BaseProcess:
+def start_consumer(settings: Settings) -> Process:
+    """The consumer process; its `ready` event is set once a worker has warmed up."""
     context = multiprocessing.get_context("spawn")
-    process = context.Process(target=_consumer_main, args=(settings, os.getpid()), name="talkies-workers")
+    ready = context.Event()
+    process = context.Process(
+        target=_consumer_main, args=(settings, os.getpid(), ready), name="talkies-workers"
+    )
     process.start()
+    process.ready = ready  # type: ignore[attr-defined]
     return process
 
 
-def stop_consumer(process: multiprocessing.process.BaseProcess | None) -> None:
+def stop_consumer(process: Process | None) -> None:
     """SIGTERM: Huey interrupts its workers, which re-queue their jobs, then exits."""
     if process is None or not process.is_alive():
         return
@@ -96,11 +174,11 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _consumer_main(settings: Settings, parent_pid: int) -> None:
+def _consumer_main(settings: Settings, parent_pid: int, ready: Any) -> None:
     from talkies.service.worker import run_workers
 
     os.setpgid(0, 0)  # Ctrl-C in a terminal goes to the API only; it stops us in order
-    run_workers(settings, parent_pid)
+    run_workers(settings, parent_pid, ready=ready)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -114,7 +192,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _write_state(settings: Settings, consumer: multiprocessing.process.BaseProcess | None) -> None:
+def _write_state(settings: Settings, consumer: Process | None) -> None:
     scheme = "https" if settings.tls_certfile else "http"
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     state = {

@@ -62,6 +62,9 @@ class Settings:
     tls_self_signed: bool = False
     # Finished jobs, their inputs and results are deleted this long after they finish (seconds).
     retention_s: float = 7 * 86400.0
+    # Scratch files (renders, uploads in flight) untouched this long are removed (seconds); a
+    # dead process's are removed at once.
+    scratch_max_age_s: float = 6 * 3600.0
     # Largest input file fetched from a URL, in bytes.
     max_fetch_bytes: int = 100 * 1024 * 1024
     # Largest file accepted by the upload endpoints, in bytes.
@@ -129,7 +132,15 @@ class Settings:
         return Path(self.storage_url.removeprefix("file://"))
 
     def require_safe_bind(self) -> None:
-        """Refuse to expose an unauthenticated server beyond this machine."""
+        """Refuse to expose an unauthenticated server beyond this machine, and keys no client
+        can send (an empty key would let `Authorization: Key` with no value in)."""
+        for key in self.api_keys:
+            if not key or not key.isascii() or not key.isprintable() or " " in key:
+                raise InvalidOptionError(
+                    f"API key {key!r} cannot be used: a key must be printable ASCII without spaces, "
+                    "and not empty",
+                    field="api_keys",
+                )
         if not self.api_keys and self.host not in ("127.0.0.1", "localhost", "::1"):
             raise InvalidOptionError(
                 f"host is {self.host!r} but no API keys are configured; an unauthenticated server "

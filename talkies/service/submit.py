@@ -21,6 +21,7 @@ from talkies.service.errors import BadRequest, FetchError
 from talkies.service.store import PRIORITY, Job, NewJob
 
 MIN_START_TIMEOUT_S = 1.0
+REQUIRED_FILES = ("image_url", "audio_url")
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ def submit(
     options = AnimateOptions(**endpoint.options(payload))
     options.validate()
     priority, deadline = queue.priority_value(), queue.deadline(now)
-    if queue.webhook_url:
-        _check_webhook(ctx, queue.webhook_url)
+    webhook = _check_webhook(ctx, queue.webhook_url) if queue.webhook_url else None
     job_id = str(uuid.uuid4())
     refs = _accept_inputs(ctx, endpoint, payload, origin, job_id, options)
     new = NewJob(
@@ -81,7 +81,7 @@ def submit(
         {"inputs": refs, "options": endpoint.options(payload), "base_url": origin.base_url},
         priority,
         deadline,
-        queue.webhook_url,
+        webhook,
     )
     try:
         job = ctx.store.add(new, now)
@@ -105,7 +105,7 @@ def _accept_inputs(
     try:
         for field in endpoint.file_fields:
             value = getattr(payload, field, None)
-            if value:
+            if value is not None and (value or field in REQUIRED_FILES):  # an empty mask_url: none
                 refs[field] = inputs.accept(
                     value,
                     field,
@@ -129,8 +129,10 @@ def _drop_files(ctx: Context, refs: dict[str, inputs.Ref]) -> None:
             ctx.files.delete(stored.id)
 
 
-def _check_webhook(ctx: Context, url: str) -> None:
+def _check_webhook(ctx: Context, url: str) -> str:
     try:
-        ctx.guard.check_url_text(url)
+        return ctx.guard.check_url_text(url, "fal_webhook").text
     except FetchError as e:
-        raise BadRequest(f"fal_webhook {url!r}: {e.message}") from e
+        raise BadRequest(
+            e.message if e.message.startswith("fal_webhook") else f"fal_webhook: {e.message}"
+        ) from e

@@ -2,8 +2,9 @@
 
 When a job ends, the job store records a delivery in the same transaction (so none is lost to a
 crash). The API process's maintenance loop leases due deliveries and POSTs them; a failed try
-(network error, or any non-2xx answer) is retried after webhook_backoff_s, doubling up to
-15 minutes, webhook_attempts times in all (the defaults span about two hours, as fal's).
+(a refused or malformed URL, a network error, or any non-2xx answer) counts as an attempt and is
+retried after webhook_backoff_s, doubling up to 15 minutes, webhook_attempts times in all (the
+defaults span about two hours, as fal's).
 Deliveries go through the same SSRF guard as input fetches.
 """
 
@@ -13,8 +14,6 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import httpx
 
 from talkies.service.context import Context
 from talkies.service.errors import FetchError
@@ -61,8 +60,8 @@ def _deliver(ctx: Context, delivery: Delivery) -> None:
     try:
         code = post_json(delivery.url, body(job), ctx.guard, ctx.settings.webhook_timeout_s)
         problem = None if 200 <= code < 300 else f"answered HTTP {code}"
-    except (FetchError, httpx.HTTPError) as e:
-        problem = f"{type(e).__name__}: {e}"
+    except FetchError as e:  # post_json reports every way a try can fail as one: each is an attempt
+        problem = e.message
     tries = delivery.attempts + 1
     if problem is None:
         ctx.store.log(job.id, f"webhook delivered (try {tries})")

@@ -28,9 +28,9 @@ from typing import Any
 
 from talkies.errors import Cancelled
 from talkies.options import AnimateOptions
-from talkies.service import inputs
+from talkies.service import inputs, maintenance
 from talkies.service.context import Context
-from talkies.service.errors import outcome_for, success, timeout_outcome
+from talkies.service.errors import cancelled_outcome, outcome_for, success, timeout_outcome
 from talkies.service.files import file_id_of
 from talkies.service.settings import Settings
 from talkies.service.store import Job, JobStore, Outcome
@@ -45,11 +45,14 @@ def load_engine(spec: str) -> Engine:
     return getattr(importlib.import_module(module), name or "animate")
 
 
-def run_workers(settings: Settings, parent_pid: int | None = None, standalone: bool = False) -> None:
+def run_workers(
+    settings: Settings, parent_pid: int | None = None, standalone: bool = False, ready: Any = None
+) -> None:
     """Entry point of the consumer process: run `settings.workers` worker processes, as a child
-    of `talkies serve` (dies with it) or `standalone` (`talkies worker`)."""
+    of `talkies serve` (dies with it) or `standalone` (`talkies worker`). `ready` (an Event)
+    is set once a worker has warmed up."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
-    runner = Runner(settings)
+    runner = Runner(settings, ready)
     runner.ctx = Context.open(settings, handler=runner.run)
     runner.ctx.queue.run_consumer(
         settings.workers, settings.poll_interval_s, runner.warm_up, parent_pid, tied_to_parent=not standalone
@@ -59,8 +62,8 @@ def run_workers(settings: Settings, parent_pid: int | None = None, standalone: b
 class Runner:
     """Runs jobs in one worker process (one instance per process, made before forking)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, ready: Any = None) -> None:
+        self.settings, self.ready = settings, ready
         self.ctx: Context
         self._engine: Engine | None = None
 
@@ -69,8 +72,12 @@ class Runner:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     def warm_up(self) -> None:
-        """Import the engine once per worker, before it takes a job."""
+        """Import the engine once per worker, before it takes a job; clear what crashed workers
+        of this host left in the scratch directory."""
         self._engine = load_engine(self.settings.engine)
+        maintenance.sweep_scratch(scratch_dir(self.settings), time.time(), self.settings.scratch_max_age_s)
+        if self.ready is not None:
+            self.ready.set()
 
     def run(self, job_id: str) -> None:
         """Handle one queue message (sent for `job_id`): run the job at the head of the queue.
@@ -102,32 +109,47 @@ class Runner:
         try:
             return self._render(job)
         except Exception as e:
+            # A cancelled job ends cancelled, whatever the cancel interrupted (a download that
+            # then failed, a decoder) and however that surfaced.
+            if not isinstance(e, Cancelled) and self.ctx.store.cancel_requested(job.id):
+                return cancelled_outcome()
             return outcome_for(e)
 
     def _render(self, job: Job) -> Outcome:
-        settings, files = self.settings, self.ctx.files
-        sources = {
-            field: inputs.load(
-                ref, field, files, self.ctx.guard, settings.max_fetch_bytes, settings.fetch_timeout_s
-            )
-            for field, ref in job.payload["inputs"].items()
-        }
-        options = AnimateOptions(**job.payload["options"])
-        progress = ProgressReporter(self.ctx.store, job.id, settings)
-        engine = self._engine or load_engine(settings.engine)
-        scratch = settings.data_dir / "tmp"
-        scratch.mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
-            output = Path(tmp) / "output.mp4"
-            result = engine(
-                sources["image_url"],
-                sources["audio_url"],
-                options,
-                output=output,
-                mask=sources.get("mask_url"),
-                progress=progress,
-            )
-            stored = files.put_path(output, f"talkies-{job.id[:8]}.mp4", "video/mp4", owner=job.id)
+        settings, store = self.settings, self.ctx.store
+        prefix = maintenance.scratch_name("render")
+        with tempfile.TemporaryDirectory(dir=scratch_dir(settings), prefix=prefix) as tmp:
+            sources = {
+                field: inputs.load(
+                    ref,
+                    field,
+                    self.ctx.files,
+                    self.ctx.guard,
+                    settings.max_fetch_bytes,
+                    settings.fetch_timeout_s,
+                    stop=lambda: store.cancel_requested(job.id),
+                    folder=Path(tmp),
+                )
+                for field, ref in job.payload["inputs"].items()
+            }
+            options = AnimateOptions(**job.payload["options"])
+            if "url" in job.payload["inputs"]["audio_url"]:
+                inputs.check_audio_bytes(sources["audio_url"], options)
+            return self._animate(job, sources, options, Path(tmp) / "output.mp4")
+
+    def _animate(
+        self, job: Job, sources: dict[str, bytes | Path], options: AnimateOptions, output: Path
+    ) -> Outcome:
+        engine = self._engine or load_engine(self.settings.engine)
+        result = engine(
+            sources["image_url"],
+            sources["audio_url"],
+            options,
+            output=output,
+            mask=sources.get("mask_url"),
+            progress=ProgressReporter(self.ctx.store, job.id, self.settings),
+        )
+        stored = self.ctx.files.put_path(output, f"talkies-{job.id[:8]}.mp4", "video/mp4", owner=job.id)
         video = {
             "url": job.payload["base_url"] + stored.url_path,
             "content_type": "video/mp4",
@@ -142,11 +164,19 @@ class Runner:
             self.ctx.files.delete(file_id)
 
 
+def scratch_dir(settings: Settings) -> Path:
+    """Where renders keep their temporary files (swept by maintenance.sweep_scratch)."""
+    folder = settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class ProgressReporter:
     """The engine's progress callback: writes log lines the clients see, and stops a cancelled
-    job. Non-render stages log each new message (speech analysis repeats its message as it
-    ticks, so that a cancel is seen within about a second); render logs at most every
-    `progress_log_interval_s` (plus the last frame)."""
+    job. Non-render stages log each new message and look at the cancel flag on every report
+    (speech analysis repeats its message as it ticks, about every second, so a cancel lands
+    within about a second); render logs at most every `progress_log_interval_s` (plus the last
+    frame) and looks every `cancel_check_interval_s`."""
 
     def __init__(self, store: JobStore, job_id: str, settings: Settings) -> None:
         self.store, self.job_id = store, job_id
@@ -164,7 +194,7 @@ class ProgressReporter:
         if due:
             self.store.log(self.job_id, progress.message)
             self._logged, self._last_message = now, progress.message
-        if now - self._checked >= self.check_every:
+        if progress.stage != "render" or now - self._checked >= self.check_every:
             self._checked = now
             if self.store.cancel_requested(self.job_id):
                 raise Cancelled(f"request {self.job_id} was cancelled")

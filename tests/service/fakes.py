@@ -26,11 +26,16 @@ class FakeResult:
     duration_s: float
 
 
+def _size(source) -> int:
+    """Inputs are bytes, or paths of files the worker downloaded."""
+    return Path(source).stat().st_size if isinstance(source, str | Path) else len(source)
+
+
 def instant(image, sound, options=None, output="talking.mp4", mask=None, progress=None):
     report = progress or (lambda p: None)
     report(Progress("load", 0, 1, "loading inputs"))
     report(Progress("analyse", 0, 2, "analysing portrait"))
-    Path(output).write_bytes(FAKE_VIDEO + bytes([len(image) % 256, len(sound) % 256, mask is not None]))
+    Path(output).write_bytes(FAKE_VIDEO + bytes([_size(image) % 256, _size(sound) % 256, mask is not None]))
     return FakeResult(Path(output), 1.5)
 
 

@@ -123,11 +123,16 @@ def test_upload_tokens(tmp_path: Path) -> None:
     secret = auth.load_secret(tmp_path)
     assert auth.load_secret(tmp_path) == secret, "kept across restarts"
     token, _ = auth.issue_token(secret, 60)
-    auth.check(f"Bearer {token}", ("key",), secret)
+    auth.check(f"Bearer {token}", ("key",), secret, auth.UPLOAD)
     auth.check("Key key", ("key",), secret)
     auth.check(None, (), secret)
     expired, _ = auth.issue_token(secret, -10)
-    for header in (None, "Key wrong", f"Bearer {expired}", f"Bearer {token}x"):
+    realtime, _ = auth.issue_token(secret, 60, auth.REALTIME)
+    for header in (None, "Key wrong", f"Bearer {expired}", f"Bearer {token}x", f"Bearer {realtime}"):
+        with pytest.raises(Unauthorized):
+            auth.check(header, ("key",), secret, auth.UPLOAD)
+    # A token is never an API key, and a malformed header is no credential at all (not a 500).
+    for header in (f"Bearer {token}", f"Key {token}", "Key", "Key ", "Key caf\xe9", "Key k\x00ey", "Bearer"):
         with pytest.raises(Unauthorized):
             auth.check(header, ("key",), secret)
 

@@ -1,16 +1,18 @@
-"""What the handlers share: the service context, authentication, the request's origin, and
-spooling request bodies to disk under the upload size limit."""
+"""What the handlers share: the service context, the request's origin, and spooling request
+bodies to disk under the upload size limit. (Authentication is the gate's, gate.py.)"""
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
-from talkies.service import auth
 from talkies.service.context import Context
 from talkies.service.errors import TooLarge
+from talkies.service.maintenance import scratch_name
 from talkies.service.submit import Origin
 
 QUEUE_ROOT = "queue_root"  # scope["state"] key set by the host-routing middleware
@@ -21,11 +23,6 @@ def get_ctx(request: Request) -> Context:
 
 
 CtxDep = Annotated[Context, Depends(get_ctx)]
-
-
-def require_key(request: Request, authorization: str | None = Header(None)) -> None:
-    ctx = get_ctx(request)
-    auth.check(authorization, ctx.settings.api_keys, request.app.state.secret)
 
 
 def origin(request: Request) -> Origin:
@@ -49,7 +46,7 @@ async def spool(request: Request, ctx: Context) -> Path:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"upload is {declared} bytes; this server accepts at most {limit}")
-    target = ctx.files.scratch() / f"upload-{uuid.uuid4().hex}"
+    target = ctx.files.scratch() / f"{scratch_name('upload')}{uuid.uuid4().hex}"
     written = 0
     try:
         with target.open("wb") as out:
@@ -62,3 +59,13 @@ async def spool(request: Request, ctx: Context) -> Path:
         target.unlink(missing_ok=True)
         raise
     return target
+
+
+@contextlib.contextmanager
+def spooled(source: Path) -> Iterator[Path]:
+    """A spooled body for the block; whatever the block did not move away is deleted after it,
+    so a failed upload leaves nothing in the scratch directory."""
+    try:
+        yield source
+    finally:
+        source.unlink(missing_ok=True)

@@ -8,7 +8,8 @@ from talkies.service.routers.deps import CtxDep
 router = APIRouter(tags=["files"])
 
 
-@router.api_route("/files/{file_id}/{name}", methods=["GET", "HEAD"])
+@router.head("/files/{file_id}/{name}", include_in_schema=False)
+@router.get("/files/{file_id}/{name}")
 def download(file_id: str, name: str, ctx: CtxDep) -> FileResponse:
     """The file's bytes. No API key needed: the id is the secret (like a CDN URL)."""
     stored = ctx.files.get_named(file_id, name)

@@ -8,9 +8,9 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -18,12 +18,15 @@ from talkies.service import protocol
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS, Endpoint
 from talkies.service.errors import NotFound, NotReady, cancelled_outcome, outcome_response
-from talkies.service.routers.deps import CtxDep, origin, require_key
+from talkies.service.routers.deps import CtxDep, origin
 from talkies.service.store import Job
 from talkies.service.submit import QueueOptions, submit
 
 STREAM_POLL_S = 0.2
-router = APIRouter(prefix="/queue", tags=["queue"], dependencies=[Depends(require_key)])
+# The `{app}` of per-request routes: any prefix (owner/alias, or the full endpoint id); request
+# ids are unique on their own, so it is declared (for the OpenAPI schema) but not used.
+AppPath = Annotated[str, Path(description="owner/alias of the endpoint, e.g. fal-ai/bytedance")]
+router = APIRouter(prefix="/queue", tags=["queue"])  # API key checked by the gate (gate.py)
 
 
 def _submit_route(endpoint: Endpoint) -> Callable[..., JSONResponse]:
@@ -59,7 +62,9 @@ def submit_unknown(endpoint_id: str) -> None:
 
 
 @router.get("/{app:path}/requests/{request_id}/status")
-def status(request: Request, ctx: CtxDep, request_id: str, logs: str | None = None) -> JSONResponse:
+def status(
+    request: Request, ctx: CtxDep, app: AppPath, request_id: str, logs: str | None = None
+) -> JSONResponse:
     """The request's status: IN_QUEUE (with queue_position), IN_PROGRESS or COMPLETED."""
     job, position, lines = _snapshot(ctx, request_id, 0 if protocol.wants_logs(logs) else None)
     body = protocol.status_body(job, origin(request).queue_base, position, lines)
@@ -69,7 +74,7 @@ def status(request: Request, ctx: CtxDep, request_id: str, logs: str | None = No
 
 @router.get("/{app:path}/requests/{request_id}/status/stream")
 async def status_stream(
-    request: Request, ctx: CtxDep, request_id: str, logs: str | None = None
+    request: Request, ctx: CtxDep, app: AppPath, request_id: str, logs: str | None = None
 ) -> StreamingResponse:
     """Server-sent events: one status per change (new log lines only), closed after COMPLETED."""
     await run_in_threadpool(_job, ctx, request_id)  # 404 before the stream starts
@@ -79,7 +84,7 @@ async def status_stream(
 
 
 @router.get("/{app:path}/requests/{request_id}")
-def result(request_id: str, ctx: CtxDep) -> JSONResponse:
+def result(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     """The model output, or the error of a failed request with its HTTP status."""
     job = _job(ctx, request_id)
     if job.status != "COMPLETED" or job.outcome is None:
@@ -88,7 +93,7 @@ def result(request_id: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/{app:path}/requests/{request_id}/cancel")
-def cancel(request_id: str, ctx: CtxDep) -> JSONResponse:
+def cancel(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     """Cancel: a queued request is removed, a running one stops between frames."""
     found = ctx.store.cancel(request_id, cancelled_outcome(), time.time())
     if found == "missing":

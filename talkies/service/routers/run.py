@@ -8,17 +8,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from talkies.service.endpoints import ENDPOINTS, Endpoint, OmniHumanOutput
 from talkies.service.errors import NotFound, cancelled_outcome, outcome_response
-from talkies.service.routers.deps import CtxDep, origin, require_key
+from talkies.service.routers.deps import CtxDep, origin
 from talkies.service.submit import submit
 
 POLL_S = 0.1
-router = APIRouter(tags=["run"], dependencies=[Depends(require_key)])
+router = APIRouter(tags=["run"])  # API key checked by the gate (gate.py)
 
 
 def _run_route(endpoint: Endpoint) -> Callable[..., Awaitable[JSONResponse]]:

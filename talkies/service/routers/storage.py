@@ -8,27 +8,50 @@ that jobs read from local storage.
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from talkies.errors import InputError
 from talkies.service import auth
 from talkies.service.context import Context
 from talkies.service.errors import BadRequest
-from talkies.service.routers.deps import CtxDep, origin, require_key, spool
+from talkies.service.files import check_part_number
+from talkies.service.routers.deps import CtxDep, origin, spool, spooled
 
 TOKEN_TTL_S = 3600.0
-authed = APIRouter(tags=["storage"], dependencies=[Depends(require_key)])
+authed = APIRouter(tags=["storage"])  # key or upload token, checked by the gate (gate.py)
 capability = APIRouter(tags=["storage"])
 
 
 class InitiateUpload(BaseModel):
     file_name: str | None = None
     content_type: str = "application/octet-stream"
+
+
+# RFC 6838 media type: type "/" subtype, each a restricted-name (ASCII), then optional
+# `; name=value` parameters of RFC 9110 tokens or quoted strings.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM = rf"\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[\x20\x21\x23-\x5b\x5d-\x7e]*\")"
+_MEDIA_TYPE = re.compile(rf"^{_NAME}/{_NAME}(?:{_PARAM})*$")
+MAX_CONTENT_TYPE_CHARS = 255
+
+
+def checked_content_type(value: str) -> str:
+    """`value` if it is a valid media type (RFC 6838 syntax, ASCII), else InputError (422)."""
+    if len(value) > MAX_CONTENT_TYPE_CHARS or not _MEDIA_TYPE.match(value):
+        raise InputError(
+            f"content_type {value[:100]!a} is not a media type like 'image/png' (RFC 6838: ASCII "
+            f"type/subtype, optional ;name=value parameters, at most {MAX_CONTENT_TYPE_CHARS} characters)",
+            "content_type",
+        )
+    return value
 
 
 class CompleteUpload(BaseModel):
@@ -42,8 +65,10 @@ def _ttl(lifecycle: str | None) -> float | None:
     try:
         value = json.loads(lifecycle).get("expiration_duration_seconds")
     except (ValueError, AttributeError) as e:
-        raise BadRequest(f"X-Fal-Object-Lifecycle is not JSON: {lifecycle[:100]!r}") from e
-    return float(value) if isinstance(value, int | float) else None
+        raise BadRequest(f"X-Fal-Object-Lifecycle is not a JSON object: {lifecycle[:100]!r}") from e
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e10:
+        return None  # absent, null ("never") or nonsense: the retention default
+    return float(value)
 
 
 def _file_url(request: Request, file_id: str, name: str) -> str:
@@ -53,7 +78,7 @@ def _file_url(request: Request, file_id: str, name: str) -> str:
 @authed.post("/storage/auth/token")
 def cdn_token(request: Request) -> dict[str, str]:
     """S1: a short-lived upload token for the CDN upload endpoints."""
-    token, expires = auth.issue_token(request.app.state.secret, TOKEN_TTL_S)
+    token, expires = auth.issue_token(request.app.state.secret, TOKEN_TTL_S, auth.UPLOAD)
     expires_at = datetime.fromtimestamp(expires, UTC).isoformat()
     return {
         "token": token,
@@ -65,8 +90,9 @@ def cdn_token(request: Request) -> dict[str, str]:
 
 @authed.post("/tokens/")
 def realtime_token(request: Request) -> str:
-    """T1: a short-lived token (the clients ask for one before realtime or streaming calls)."""
-    return auth.issue_token(request.app.state.secret, 120.0)[0]
+    """T1: a short-lived token (the clients ask for one before realtime or streaming calls); it
+    is scoped to realtime connections and opens no other route."""
+    return auth.issue_token(request.app.state.secret, 120.0, auth.REALTIME)[0]
 
 
 @authed.post("/files/upload")
@@ -78,10 +104,9 @@ async def upload(
     x_fal_object_lifecycle: str | None = Header(None),
 ) -> dict:
     """S2: the whole file in the body."""
-    source = await spool(request, ctx)
-    stored = await run_in_threadpool(
-        ctx.files.put_path, source, x_fal_file_name, content_type, None, _ttl(x_fal_object_lifecycle)
-    )
+    ttl, content_type = _ttl(x_fal_object_lifecycle), checked_content_type(content_type)  # before any write
+    with spooled(await spool(request, ctx)) as source:
+        stored = await run_in_threadpool(ctx.files.put_path, source, x_fal_file_name, content_type, None, ttl)
     return {"access_url": _file_url(request, stored.id, stored.name)}
 
 
@@ -94,7 +119,8 @@ def multipart_start(
     x_fal_object_lifecycle: str | None = Header(None),
 ) -> dict:
     """S3 step 1: reserve a file; parts are PUT under its access_url."""
-    upload_id = ctx.files.start_upload(x_fal_file_name, content_type, _ttl(x_fal_object_lifecycle))
+    ttl, content_type = _ttl(x_fal_object_lifecycle), checked_content_type(content_type)
+    upload_id = ctx.files.start_upload(x_fal_file_name, content_type, ttl)
     file_id, name = ctx.files.upload_target(upload_id)
     return {"access_url": _file_url(request, file_id, name), "uploadId": upload_id}
 
@@ -105,8 +131,9 @@ async def multipart_part(
 ) -> JSONResponse:
     """S3 step 2: one part; the ETag header goes back in the completion."""
     _check_target(ctx, upload_id, file_id, name)
-    source = await spool(request, ctx)
-    etag = await run_in_threadpool(ctx.files.write_part, upload_id, part, source)
+    check_part_number(part)
+    with spooled(await spool(request, ctx)) as source:
+        etag = await run_in_threadpool(ctx.files.write_part, upload_id, part, source)
     return JSONResponse({"partNumber": part, "etag": etag}, headers={"ETag": etag})
 
 
@@ -141,7 +168,8 @@ def initiate_multipart(
 
 
 def _initiate(request: Request, ctx: Context, body: InitiateUpload, lifecycle: str | None) -> dict:
-    upload_id = ctx.files.start_upload(body.file_name or "upload", body.content_type, _ttl(lifecycle))
+    ttl, content_type = _ttl(lifecycle), checked_content_type(body.content_type)
+    upload_id = ctx.files.start_upload(body.file_name or "upload", content_type, ttl)
     file_id, name = ctx.files.upload_target(upload_id)
     base = origin(request).base_url
     return {"upload_url": f"{base}/uploads/{upload_id}", "file_url": _file_url(request, file_id, name)}
@@ -150,8 +178,9 @@ def _initiate(request: Request, ctx: Context, body: InitiateUpload, lifecycle: s
 @capability.put("/uploads/{upload_id}")
 async def put_whole(request: Request, ctx: CtxDep, upload_id: str) -> dict:
     """S4 step 2: the file's bytes (no credentials needed: the URL is the credential)."""
-    source = await spool(request, ctx)
-    await run_in_threadpool(ctx.files.write_part, upload_id, 1, source)
+    ctx.files.upload_target(upload_id)  # 404 for an unknown upload, before anything is written
+    with spooled(await spool(request, ctx)) as source:
+        await run_in_threadpool(ctx.files.write_part, upload_id, 1, source)
     stored = await run_in_threadpool(ctx.files.complete_upload, upload_id)
     return {"file_url": _file_url(request, stored.id, stored.name)}
 
@@ -159,8 +188,10 @@ async def put_whole(request: Request, ctx: CtxDep, upload_id: str) -> dict:
 @capability.put("/uploads/{upload_id}/{part}")
 async def put_part(request: Request, ctx: CtxDep, upload_id: str, part: int) -> dict:
     """S5 step 2: one part."""
-    source = await spool(request, ctx)
-    etag = await run_in_threadpool(ctx.files.write_part, upload_id, part, source)
+    ctx.files.upload_target(upload_id)  # 404 for an unknown upload, before anything is written
+    check_part_number(part)
+    with spooled(await spool(request, ctx)) as source:
+        etag = await run_in_threadpool(ctx.files.write_part, upload_id, part, source)
     return {"partNumber": part, "etag": etag}
 
 
