@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from talkies.errors import Cancelled, EngineError, InputError, InvalidOptionError, TalkiesError
+from talkies.errors import Cancelled, EngineError, InputError, TalkiesError
 from talkies.service.store.base import Outcome
 
 log = logging.getLogger("talkies.service")
@@ -76,10 +76,6 @@ class WorkersDown(BackendUnavailable):
 
 
 RETRY_AFTER_S = 5
-
-
-class UnsupportedBackend(InvalidOptionError):
-    field = "queue_url"
 
 
 class FetchError(InputError):

@@ -22,7 +22,7 @@ from pathlib import Path
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler, Worker
 
-from talkies.service.errors import UnsupportedBackend
+from talkies.service.store.base import UnsupportedBackend
 
 TASK_NAME = "talkies_render"
 log = logging.getLogger("talkies.service.queue")

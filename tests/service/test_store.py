@@ -213,7 +213,7 @@ def test_redis_drops_log_lines_of_a_job_that_is_gone(store: JobStore) -> None:
 
 
 def test_redis_queue_url_names_a_namespace_and_refuses_bad_ones() -> None:
-    from talkies.service.errors import UnsupportedBackend
+    from talkies.service.store import UnsupportedBackend
     from talkies.service.store.redis import split_url
 
     assert split_url("redis://h:6379/2?name=prod") == ("redis://h:6379/2", "prod")

@@ -13,6 +13,7 @@ from talkies.service.store.base import (
     LogLine,
     NewJob,
     Outcome,
+    UnsupportedBackend,
 )
 from talkies.service.store.sqlite import SqliteJobStore
 
@@ -26,6 +27,7 @@ __all__ = [
     "NewJob",
     "Outcome",
     "SqliteJobStore",
+    "UnsupportedBackend",
     "open_store",
 ]
 
@@ -39,7 +41,6 @@ def open_store(queue_url: str, data_dir: Path) -> JobStore:
         from talkies.service.store.redis import RedisJobStore
 
         return RedisJobStore.from_queue_url(queue_url)
-    from talkies.service.errors import UnsupportedBackend
 
     raise UnsupportedBackend(
         f"queue URL {queue_url!r}: use sqlite:///path/queue.db or redis://host:port/db[?name=NAME]"

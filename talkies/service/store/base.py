@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from talkies.errors import InvalidOptionError
+
 Status = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
 CancelResult = Literal["removed", "requested", "completed", "missing"]
 
@@ -152,3 +154,11 @@ class JobStore(Protocol):
     def delivery_done(self, job_id: str, next_at: float | None) -> None:
         """Record a delivery try: next_at None means finished (delivered or given up)."""
         ...
+
+
+class UnsupportedBackend(InvalidOptionError):
+    """A queue URL this build cannot use (not sqlite or redis://, a bad name). It lives here,
+    under the stores, so that they can raise it without importing the service's error table
+    (which imports the stores)."""
+
+    field = "queue_url"

@@ -31,7 +31,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from talkies.service.store.base import CancelResult, Delivery, Job, LogLine, NewJob, Outcome
+from talkies.service.store.base import (
+    CancelResult,
+    Delivery,
+    Job,
+    LogLine,
+    NewJob,
+    Outcome,
+    UnsupportedBackend,
+)
 
 DEFAULT_NAME = "talkies"
 # Score = -priority * PRIORITY_STRIDE + seq: exact in a double for 2**40 jobs per priority.
@@ -45,7 +53,6 @@ def split_url(queue_url: str) -> tuple[str, str]:
 
     `name` namespaces everything talkies keeps in that Redis (the Huey queue and the job store),
     so several deployments, or tests, can share one server."""
-    from talkies.service.errors import UnsupportedBackend  # errors imports the store package
 
     parts = urlsplit(queue_url)
     if parts.scheme not in ("redis", "rediss", "unix"):
