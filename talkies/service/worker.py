@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from talkies.errors import Cancelled
 from talkies.options import AnimateOptions
@@ -36,13 +36,41 @@ from talkies.service.settings import Settings
 from talkies.service.store import Job, JobStore, Outcome
 
 log = logging.getLogger("talkies.service.worker")
-Engine = Callable[..., Any]
+
+
+class Rendered(Protocol):
+    """What the service reads of an engine's result (talkies.Result has it)."""
+
+    @property
+    def duration_s(self) -> float: ...
+
+
+class Engine(Protocol):
+    """The service's one seam to the engine: talkies.animate's signature. Inputs are paths or
+    bytes; `progress` gets talkies.Progress reports and may raise talkies.errors.Cancelled."""
+
+    def __call__(
+        self,
+        image: str | Path | bytes,
+        sound: str | Path | bytes,
+        options: AnimateOptions | None = None,
+        output: str | Path = ...,
+        mask: str | Path | bytes | None = None,
+        progress: Callable[[Any], None] | None = None,
+    ) -> Rendered: ...
+
+
+if TYPE_CHECKING:  # mypy checks that the real engine fits the seam (no import at run time)
+    import talkies
+
+    _animate_is_an_engine: Engine = talkies.animate
 
 
 def load_engine(spec: str) -> Engine:
     """ "module:function" -> the function (same signature as talkies.animate)."""
     module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name or "animate")
+    engine: Engine = getattr(importlib.import_module(module), name or "animate")
+    return engine
 
 
 def run_workers(
