@@ -28,20 +28,31 @@ log = logging.getLogger("talkies.service")
 
 
 class ServiceError(TalkiesError):
-    """An error of the HTTP service itself; `status` and `error_type` say how it is reported."""
+    """An error of the HTTP service itself; `status` and `error_type` say how it is reported,
+    `fal_status` the "status" word fal's cancel answers carry (NOT_FOUND, ALREADY_COMPLETED)."""
 
     status = 500
     error_type = "internal_error"
+    fal_status: str | None = None
 
 
 class NotFound(ServiceError):
     status = 404
     error_type = "not_found"
+    fal_status = "NOT_FOUND"
 
 
 class AlreadyCompleted(ServiceError):
     status = 400
     error_type = "already_completed"
+    fal_status = "ALREADY_COMPLETED"
+
+
+class ClientDisconnected(ServiceError):
+    """A sync run's client hung up before the video was ready (the job is cancelled)."""
+
+    status = 499
+    error_type = "client_disconnected"
 
 
 class NotReady(ServiceError):
@@ -181,6 +192,8 @@ def _problem(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
         return 422, {"detail": [input_detail(exc)]}, {}
     if isinstance(exc, ServiceError):
         body = {"detail": str(exc), "error_type": exc.error_type}
+        if exc.fal_status:
+            body["status"] = exc.fal_status
         return exc.status, body, _error_headers(exc.status, body)
     if isinstance(exc, Cancelled):
         outcome = cancelled_outcome()

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from talkies.service import protocol
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS, Endpoint
-from talkies.service.errors import NotFound, NotReady, cancelled_outcome, outcome_response
+from talkies.service.errors import AlreadyCompleted, NotFound, NotReady, cancelled_outcome, outcome_response
 from talkies.service.routers.deps import CtxDep, origin
 from talkies.service.store import Job
 from talkies.service.submit import QueueOptions, submit
@@ -97,11 +97,9 @@ def cancel(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     """Cancel: a queued request is removed, a running one stops between frames."""
     found = ctx.store.cancel(request_id, cancelled_outcome(), time.time())
     if found == "missing":
-        return JSONResponse({"status": "NOT_FOUND", "detail": f"request {request_id} not found"}, 404)
+        raise NotFound(f"request {request_id} not found")
     if found == "completed":
-        return JSONResponse(
-            {"status": "ALREADY_COMPLETED", "detail": f"request {request_id} already completed"}, 400
-        )
+        raise AlreadyCompleted(f"request {request_id} already completed")
     if found == "requested":
         ctx.store.log(request_id, "cancellation requested", "WARN")
     return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)

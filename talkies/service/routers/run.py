@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from talkies.service.endpoints import ENDPOINTS, Endpoint, OmniHumanOutput
-from talkies.service.errors import NotFound, cancelled_outcome, outcome_response
+from talkies.service.errors import ClientDisconnected, NotFound, cancelled_outcome, outcome_response
 from talkies.service.routers.deps import CtxDep, origin
 from talkies.service.submit import submit
 
@@ -36,7 +36,7 @@ def _run_route(endpoint: Endpoint) -> Callable[..., Awaitable[JSONResponse]]:
                 return outcome_response(current.outcome, job.id)
             if await request.is_disconnected():
                 await run_in_threadpool(ctx.store.cancel, job.id, cancelled_outcome(), time.time())
-                return JSONResponse({"detail": "client disconnected"}, status_code=499)
+                raise ClientDisconnected(f"request {job.id}: the client disconnected; it was cancelled")
             await asyncio.sleep(POLL_S)
 
     run.__doc__ = f"Run `{endpoint.id}` and wait for the video (the queue API is better for long audio)."

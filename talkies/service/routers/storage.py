@@ -10,7 +10,6 @@ that jobs read from local storage.
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -52,10 +51,6 @@ def checked_content_type(value: str) -> str:
             "content_type",
         )
     return value
-
-
-class CompleteUpload(BaseModel):
-    parts: list[dict[str, Any]] = []
 
 
 def _ttl(lifecycle: str | None) -> float | None:

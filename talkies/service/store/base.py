@@ -13,6 +13,7 @@ a worker that lost its job (its attempt number no longer matches) are ignored.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -39,6 +40,21 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.http_status == 200
+
+    def to_json(self) -> str:
+        """The stored form (both stores keep this text)."""
+        return json.dumps(
+            {
+                "http_status": self.http_status,
+                "body": self.body,
+                "error": self.error,
+                "error_type": self.error_type,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Outcome:
+        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)

@@ -357,14 +357,14 @@ class RedisJobStore:
 
     def finish(self, job_id: str, outcome: Outcome, now: float, attempt: int | None = None) -> bool:
         fence = "" if attempt is None else str(attempt)
-        return bool(self._finish(args=[self.prefix, job_id, _outcome_text(outcome), repr(now), fence]))
+        return bool(self._finish(args=[self.prefix, job_id, outcome.to_json(), repr(now), fence]))
 
     def requeue(self, job_id: str, attempt: int, count_attempt: bool = True) -> Job | None:
         changed = self._requeue(args=[self.prefix, job_id, attempt, int(count_attempt)])
         return self.get(job_id) if changed else None
 
     def cancel(self, job_id: str, outcome: Outcome, now: float) -> CancelResult:
-        found = self._cancel(args=[self.prefix, job_id, _outcome_text(outcome), repr(now)])
+        found = self._cancel(args=[self.prefix, job_id, outcome.to_json(), repr(now)])
         return cast(CancelResult, found.decode())
 
     def stale(self, older_than: float) -> list[Job]:
@@ -409,17 +409,6 @@ def _num(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def _outcome_text(outcome: Outcome) -> str:
-    return json.dumps(
-        {
-            "http_status": outcome.http_status,
-            "body": outcome.body,
-            "error": outcome.error,
-            "error_type": outcome.error_type,
-        }
-    )
-
-
 def _opt_float(raw: bytes | None) -> float | None:
     return float(raw) if raw else None
 
@@ -427,7 +416,6 @@ def _opt_float(raw: bytes | None) -> float | None:
 def _job(job_id: str, h: dict[bytes, bytes]) -> Job | None:
     if not h:
         return None
-    outcome = json.loads(h[b"outcome"]) if h.get(b"outcome") else None
     return Job(
         id=job_id,
         endpoint=h[b"endpoint"].decode(),
@@ -443,5 +431,5 @@ def _job(job_id: str, h: dict[bytes, bytes]) -> Job | None:
         worker=h.get(b"worker", b"").decode() or None,
         heartbeat_at=_opt_float(h.get(b"heartbeat_at")),
         cancel_requested=h.get(b"cancel_requested") == b"1",
-        outcome=Outcome(**outcome) if outcome else None,
+        outcome=Outcome.from_json(h[b"outcome"]) if h.get(b"outcome") else None,
     )

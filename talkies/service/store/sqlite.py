@@ -184,7 +184,7 @@ class SqliteJobStore:
             changed = db.execute(
                 "update jobs set status = 'COMPLETED', finished_at = ?, outcome = ?"
                 f" where id = ? and {fence}",
-                (now, json.dumps(_outcome_json(outcome)), job_id, *args),
+                (now, outcome.to_json(), job_id, *args),
             ).rowcount
             if changed:
                 db.execute(
@@ -259,17 +259,7 @@ class SqliteJobStore:
             )
 
 
-def _outcome_json(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "http_status": outcome.http_status,
-        "body": outcome.body,
-        "error": outcome.error,
-        "error_type": outcome.error_type,
-    }
-
-
 def _job(row: sqlite3.Row) -> Job:
-    outcome = json.loads(row["outcome"]) if row["outcome"] else None
     return Job(
         id=row["id"],
         endpoint=row["endpoint"],
@@ -285,5 +275,5 @@ def _job(row: sqlite3.Row) -> Job:
         worker=row["worker"],
         heartbeat_at=row["heartbeat_at"],
         cancel_requested=bool(row["cancel_requested"]),
-        outcome=Outcome(**outcome) if outcome else None,
+        outcome=Outcome.from_json(row["outcome"]) if row["outcome"] else None,
     )
