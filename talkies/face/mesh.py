@@ -22,6 +22,7 @@ import itertools
 
 import numpy as np
 
+from talkies.curves import smoothstep
 from talkies.face import topology
 from talkies.tracks import WarpMesh
 
@@ -87,7 +88,7 @@ def _ring_head_weight(offsets: np.ndarray, down: np.ndarray, scale: float) -> np
     downness = np.clip(direction @ down, 0.0, 1.0) ** 2
     start = 1.3 - 0.25 * downness
     end = 2.3 - 0.75 * downness
-    return 1.0 - _smoothstep(start, end, scale)
+    return 1.0 - smoothstep(np.asarray(scale, np.float64), start, end)
 
 
 def _ring_strips(oval: list[int]) -> np.ndarray:
@@ -100,8 +101,3 @@ def _ring_strips(oval: list[int]) -> np.ndarray:
             j = (i + 1) % n
             tris += [(inner[i], inner[j], outer[j]), (inner[i], outer[j], outer[i])]
     return np.array(tris, np.int32)
-
-
-def _smoothstep(edge0: np.ndarray | float, edge1: np.ndarray | float, x: np.ndarray | float) -> np.ndarray:
-    t = np.clip((np.asarray(x) - edge0) / (np.asarray(edge1) - edge0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)

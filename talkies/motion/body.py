@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkies.curves import ramp
 from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import PortraitRig, SpeechTrack
@@ -62,7 +63,7 @@ def plan_body(
             mods.body_scale, np.zeros(times_s.size) if arousal is None else arousal, prosody.SWAY_DEPTH
         )
         * prosody.drift(rng, times_s, 0.03, 0.2)
-        * timeline.ramp(times_s, 0.0, 1.0)
+        * ramp(times_s, 0.0, 1.0)
         if visible
         else np.zeros(times_s.size)
     )
@@ -83,7 +84,7 @@ def _camera(times_s: np.ndarray, duration_s: float, mods: Modifiers) -> np.ndarr
         else:
             length = max(MIN_CAMERA_S, end - start)
         amount = PUSH_ZOOM * min(cue.strength, 2.0)
-        move = amount * prompt.ease(times_s, start, min(length, duration_s - start))
+        move = amount * ramp(times_s, start, min(length, duration_s - start))
         zoom = zoom + (move if cue.name == "push_in" else amount - move)
     return zoom
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from talkies.curves import ramp
 from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
@@ -79,7 +80,7 @@ def plan_head(
         curves[name] = scale * (angle + shifts[:, axis])
     nod_scale = prosody.motion_scale(mods.nod_scale, aroused, prosody.HEAD_DEPTH)
     curves["head_pitch_deg"] = curves["head_pitch_deg"] - nod_scale * _nods(times_s, accents, rng)
-    settle = timeline.ramp(times_s, 0.0, SETTLE_S)
+    settle = ramp(times_s, 0.0, SETTLE_S)
     head = {name: _soft_limit(settle * values, LIMIT_DEG[name]) for name, values in curves.items()}
     acted, gaze = _actions(times_s, speech.duration_s, mods)
     head["head_pitch_deg"] = (
@@ -125,10 +126,10 @@ def _held(times_s: np.ndarray, start_s: float, end_s: float, duration_s: float) 
     """(n,) 0..1: eases in at start_s, holds, eases out before end_s (held to the end of the
     clip when the window reaches it)."""
     length = min(POSE_EASE_S, max(end_s - start_s, 1e-3) / 2)
-    rise = prompt.ease(times_s, start_s, length)
+    rise = ramp(times_s, start_s, length)
     if end_s >= duration_s - 1e-6:
         return rise
-    return rise * (1.0 - prompt.ease(times_s, end_s - length, length))
+    return rise * (1.0 - ramp(times_s, end_s - length, length))
 
 
 def _cycles(
@@ -154,7 +155,7 @@ def _gaze_shifts(times_s: np.ndarray, rng: np.random.Generator) -> dict[str, np.
     t, here = rng.uniform(*GAZE_HOLD_S), np.zeros(2)
     while t < end_s:
         there = rng.normal(0.0, GAZE_DEG) if rng.random() < 0.7 else np.zeros(2)  # often back to centre
-        step = prompt.ease(times_s, t, SACCADE_S)
+        step = ramp(times_s, t, SACCADE_S)
         x += step * (there[0] - here[0])
         y += step * (there[1] - here[1])
         here = there

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkies.curves import ramp
 from talkies.motion import timeline, visemes
 from talkies.motion.visemes import BILABIALS, OPEN_VOWELS
 from talkies.tracks import Phone, SpeechTrack
@@ -94,8 +95,8 @@ def closure_curve(phones: list[Phone], speech: SpeechTrack, fine_s: np.ndarray, 
         start, end = _hold(phone, before, after, frames)
         rise_from = max(start - CLOSURE_RAMP_S, before) if before <= start else start - 0.01
         fall_to = min(end + RELEASE_S, after) if after >= end else end + 0.01
-        rise = timeline.ramp(fine_s, rise_from, start - rise_from)
-        fall = 1.0 - timeline.ramp(fine_s, end, fall_to - end)
+        rise = ramp(fine_s, rise_from, start - rise_from)
+        fall = 1.0 - ramp(fine_s, end, fall_to - end)
         closure = np.maximum(closure, np.minimum(rise, fall))
     return closure
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkies.curves import ramp
 from talkies.motion import lips, timeline, visemes
 from talkies.motion.visemes import CHANNELS
 from talkies.tracks import Phone, SpeechTrack
@@ -244,11 +245,11 @@ def _closed_pauses(pauses: list[timeline.Pause], times_s: np.ndarray, duration_s
     for pause in pauses:
         if not _closes(pause, duration_s):
             continue
-        rise = timeline.ramp(times_s, pause.start_s - CLOSE_RAMP_S / 2, CLOSE_RAMP_S)
+        rise = ramp(times_s, pause.start_s - CLOSE_RAMP_S / 2, CLOSE_RAMP_S)
         if pause.start_s <= 0:  # the clip starts in the pause: closed from the first frame
             rise = np.ones_like(rise)
         end = pause.end_s if pause.end_s < duration_s - 1e-6 else np.inf
-        fall = 1.0 - timeline.ramp(times_s, end - OPEN_EARLY_S, OPEN_RAMP_S)
+        fall = 1.0 - ramp(times_s, end - OPEN_EARLY_S, OPEN_RAMP_S)
         closed = np.maximum(closed, np.minimum(rise, fall))
     return closed
 

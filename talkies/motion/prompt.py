@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from talkies.curves import ramp
+
 log = logging.getLogger(__name__)
 
 
@@ -436,12 +438,6 @@ def window_of(cue: Cue, mods: Modifiers, duration_s: float) -> tuple[float, floa
     return end if cue.at_end else slots[min(cue.slot, len(slots) - 1)]
 
 
-def ease(times_s: np.ndarray, start_s: float, length_s: float) -> np.ndarray:
-    """(n,) 0 before start_s, a raised-cosine rise over length_s, 1 after."""
-    x = np.clip((times_s - start_s) / max(length_s, 1e-6), 0.0, 1.0)
-    return 0.5 - 0.5 * np.cos(np.pi * x)
-
-
 MOOD_EASE_S = 0.6  # a change of mood takes this long
 
 
@@ -454,7 +450,7 @@ def mood_curves(mods: Modifiers, times_s: np.ndarray, duration_s: float) -> dict
     for cue in moods:
         start = window_of(cue, mods, duration_s)[0]
         # The first mood holds from the very start (no fade-in on the first frame).
-        rise = np.ones(times_s.size) if start <= 0 else ease(times_s, start - MOOD_EASE_S / 2, MOOD_EASE_S)
+        rise = np.ones(times_s.size) if start <= 0 else ramp(times_s, start - MOOD_EASE_S / 2, MOOD_EASE_S)
         mood = MOODS[cue.name]
         for name in names:
             target = getattr(mood, name) * (cue.strength if name != "pitch_deg" else 1.0)

@@ -60,12 +60,6 @@ def smooth(values: np.ndarray, sigma_s: float, dt_s: float) -> np.ndarray:
     return gaussian_filter1d(values.astype(np.float64), sigma_s / dt_s, mode="nearest")
 
 
-def ramp(times_s: np.ndarray, start_s: float, length_s: float) -> np.ndarray:
-    """Raised-cosine step from 0 (before start_s) to 1 (after start_s + length_s)."""
-    x = np.clip((times_s - start_s) / max(length_s, 1e-6), 0.0, 1.0)
-    return 0.5 - 0.5 * np.cos(np.pi * x)
-
-
 def nearest_frame(time_s: float, fps: float, n_frames: int) -> int:
     """Index of the frame (frame i at i / fps) nearest to `time_s`; the earlier one on a tie."""
     return int(np.clip(np.ceil(time_s * fps - 0.5), 0, max(n_frames - 1, 0)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from talkies.curves import smoothstep
 from talkies.render import body
 from talkies.render.expressions import BASES
 from talkies.render.mouth import paint_mouth
@@ -52,7 +53,7 @@ def basis_weights(values: dict[str, float]) -> np.ndarray:
         return curve_value(values, name)
 
     press, tuck, jaw = unit("lip_press"), unit("lip_tuck"), unit("jaw_open")
-    seal = _REST_SEAL * (1.0 - _smoothstep(jaw / _SEAL_JAW))
+    seal = _REST_SEAL * (1.0 - smoothstep(jaw / _SEAL_JAW))
     blink = {"right": unit("blink_right"), "left": unit("blink_left")}
     gaze_x, gaze_y = _limited(values, "gaze_x_deg"), _limited(values, "gaze_y_deg")
     weights = {
@@ -72,11 +73,6 @@ def basis_weights(values: dict[str, float]) -> np.ndarray:
         **{f"gaze_y_{s}": gaze_y * (1 - b) for s, b in blink.items()},
     }
     return np.array([weights[name] for name in BASES], np.float32)
-
-
-def _smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3 - 2 * x)
 
 
 def _limited(values: dict[str, float], name: str) -> float:

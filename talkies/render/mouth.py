@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from talkies.curves import smoothstep
 from talkies.render.look import Look, grade_patch, match_blur, measure_look, sharpness
 from talkies.tracks import MouthFacts
 
@@ -207,8 +208,7 @@ def _photo_teeth(image, landmarks, upper, lower, teeth_mask, down, rows_min: int
 def _corner_taper(s: np.ndarray) -> np.ndarray:
     """(n,) 0..1 share of the teeth's length shown at s (0..1 corner to corner): 1 over the
     middle, falling like a rounded tooth end to 0 over the last _TEETH_TAPER of each side."""
-    edge = np.clip(np.minimum(s, 1 - s) / _TEETH_TAPER, 0, 1)
-    return np.sqrt(edge * edge * (3 - 2 * edge))
+    return np.sqrt(smoothstep(np.minimum(s, 1 - s), 0.0, _TEETH_TAPER))
 
 
 def _shaded_teeth(rgb: np.ndarray, lit: np.ndarray) -> np.ndarray:
@@ -308,7 +308,9 @@ def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float
     if alpha.max() <= 0:
         return
     layer, alpha = grade_patch(_inside_colours(kit, mouth, jaw), alpha, kit.look, (int(x0), int(y0)))
-    shadow = np.clip(cv2.GaussianBlur(alpha, (0, 0), 0.9) - alpha, 0, 1) * 0.5 * _smooth(*_PARTED_PX, widest)
+    shadow = (
+        np.clip(cv2.GaussianBlur(alpha, (0, 0), 0.9) - alpha, 0, 1) * 0.5 * smoothstep(widest, *_PARTED_PX)
+    )
     box = frame[y0:y1, x0:x1].astype(np.float32)
     box = _over(box, kit.lip_rgb * 0.35, shadow)
     frame[y0:y1, x0:x1] = np.clip(_over(box, layer, alpha) + 0.5, 0, 255).astype(np.uint8)
@@ -341,21 +343,21 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     colour = kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * (0.1 + 0.32 * lit[..., None])
     # Barely parted lips show a shadowed seam, not a black slit: the cavity's darkness (and the
     # teeth, below) come in as the gap grows, so a small jaw_open looks (and measures) small.
-    colour = _over(kit.lip_rgb * 0.55, colour, _ramp(gap, *_PARTED_PX))
+    colour = _over(kit.lip_rgb * 0.55, colour, smoothstep(gap, *_PARTED_PX))
     # Tongue: a low mound on the lower lip, visible once the mouth is a few pixels open.
     mound = 0.4 * m.centre_gap * np.sqrt(np.clip(1 - ((s - 0.5) / 0.3) ** 2, 0, 1))
-    tongue = np.clip((mound - t_lo) / 1.5, 0, 1) * _smooth(2.0, 7.0, m.centre_gap)
+    tongue = np.clip((mound - t_lo) / 1.5, 0, 1) * smoothstep(m.centre_gap, 2.0, 7.0)
     # Lit at its front (near the lower lip), in shadow at its top / back.
     shade = 0.72 - 0.35 * np.clip(t_lo / np.maximum(mound, 1), 0, 1)
     colour = _over(colour, kit.lip_rgb * _tint(_TONGUE_TINT, kit.look) * shade[..., None], tongue)
     # Lower teeth stand on the lower lip when the jaw is well open.
     lower_rgba = _sample(kit.lower_teeth, s, t_lo)
-    colour = _over(colour, lower_rgba[..., :3], lower_rgba[..., 3] * _smooth(0.45, 0.95, jaw))
+    colour = _over(colour, lower_rgba[..., :3], lower_rgba[..., 3] * smoothstep(jaw, 0.45, 0.95))
     upper_rgba = _sample(kit.upper_teeth, s, t_up)
-    teeth_show = _ramp(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
+    teeth_show = smoothstep(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
     teeth_show = teeth_show * np.clip(_TEETH_MAX_GAP * gap - t_up + 0.5, 0, 1)
     colour = _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
-    corner = 1.0 - _ramp(np.minimum(s, 1 - s), 0.0, _CORNER_SHADE)
+    corner = 1.0 - smoothstep(np.minimum(s, 1 - s), 0.0, _CORNER_SHADE)
     return _over(colour, kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * 0.45, corner)
 
 
@@ -366,11 +368,6 @@ def _tint(tint: np.ndarray, look: Look) -> np.ndarray:
 
 def _linear(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:
     return np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-
-
-def _ramp(x: np.ndarray, edge0: float, edge1: float) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def _sample(texture: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -384,8 +381,3 @@ def _sample(texture: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def _over(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return base + (top - base) * alpha[..., None]
-
-
-def _smooth(edge0: float, edge1: float, x: float) -> float:
-    t = min(max((x - edge0) / (edge1 - edge0), 0.0), 1.0)
-    return t * t * (3 - 2 * t)

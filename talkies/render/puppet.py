@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from talkies.curves import smoothstep
 from talkies.errors import EngineError
 from talkies.render import body
 from talkies.render.expressions import BASES, expression_bases
@@ -249,8 +250,7 @@ def _edge_weight(xs: np.ndarray, ys: np.ndarray, width: int, height: int, fade_p
     """0..1 (shape of xs) share of motion kept at pixel positions: 0 on and beyond the frame's
     edge, rising smoothly to 1 at `fade_px` inside it."""
     inside = np.minimum(np.minimum(xs + 0.5, width - 0.5 - xs), np.minimum(ys + 0.5, height - 0.5 - ys))
-    t = np.clip(inside / max(fade_px, 1.0), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    return smoothstep(inside, 0.0, max(fade_px, 1.0)).astype(np.float32)
 
 
 def _silent_eyes(
