@@ -105,7 +105,7 @@ def _breath(speech: SpeechTrack, times_s: np.ndarray, rng: np.random.Generator) 
         else:
             lung += (rest[i] - lung) * min(1.0, dt / 0.5)
         level[i] = lung
-    return timeline.smooth(level, 0.12, float(steps[1]) if steps.size > 1 else 0.04)
+    return timeline.smooth(level, 0.12, timeline.step(times_s))
 
 
 _IDLE, _TALK, _INHALE = 0, 1, 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from talkies.motion import prompt, prosody
+from talkies.motion import prompt, prosody, timeline
 from talkies.motion.prompt import Modifiers
 
 BROW_RAISE = 0.4  # brow raise on the clip's strongest accent
@@ -37,7 +37,7 @@ def plan_expression(
     for accent in prosody.pick(accents, BROW_MIN_STRENGTH, BROW_GAP_S, BROW_CHANCE, rng):
         lift = BROW_RAISE * accent.strength * prosody.bump(times_s, accent.time_s, BROW_WIDTH_S)
         brow = np.maximum(brow, lift)
-    step = float(times_s[1] - times_s[0]) if times_s.size > 1 else 0.04
+    step = timeline.step(times_s)
     duration_s = float(times_s[-1]) + step if times_s.size else 0.0
     mood = prompt.mood_curves(mods, times_s, duration_s)
     aroused = np.zeros(times_s.size) if arousal is None else arousal

@@ -71,7 +71,7 @@ def _emphasis(speech: SpeechTrack, times_s: np.ndarray) -> np.ndarray:
 
 def speaking_envelope(speech: SpeechTrack, times_s: np.ndarray, sigma_s: float = 0.4) -> np.ndarray:
     """(n,) 0..1, a slow 'is talking' level: 1 in the middle of phrases, easing at pauses."""
-    step = float(times_s[1] - times_s[0]) if times_s.size > 1 else 0.04
+    step = timeline.step(times_s)
     return np.clip(timeline.smooth(timeline.speaking(speech, times_s).astype(float), sigma_s, step), 0, 1)
 
 

@@ -158,11 +158,13 @@ def rng(seed: int, stream: int) -> np.random.Generator:
 def loudness_profile(speech: SpeechTrack, times_s: np.ndarray, sigma_s: float = 0.06) -> np.ndarray:
     """(n,) 0..1 loudness at `times_s`, smoothed and rescaled so that the clip's loud speech
     (95th percentile of speaking samples) reads 1."""
-    loud = smooth(sample(speech.loudness, speech.hop_s, times_s), sigma_s, _step(times_s))
+    loud = smooth(sample(speech.loudness, speech.hop_s, times_s), sigma_s, step(times_s))
     talking = speaking(speech, times_s)
     reference = np.percentile(loud[talking], 95) if talking.any() else loud.max(initial=0.0)
     return np.clip(loud / reference, 0.0, 1.0) if reference > 1e-6 else np.zeros_like(loud)
 
 
-def _step(times_s: np.ndarray) -> float:
+def step(times_s: np.ndarray) -> float:
+    """Spacing of a uniform time grid (s); FINE_DT_S for a grid of one sample, where any
+    smoothing width in samples comes out the same."""
     return float(times_s[1] - times_s[0]) if times_s.size > 1 else FINE_DT_S
