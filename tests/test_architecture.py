@@ -24,7 +24,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "talkies"
 STAGES = ["media", "face", "audio", "motion", "render"]
-CONTRACTS = {"talkies.tracks", "talkies.errors", "talkies.options", "talkies.curves"}
+CONTRACTS = {"talkies.tracks", "talkies.errors", "talkies.options", "talkies.curves", "talkies.phones"}
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "huey", "redis", "boto3")
 ENGINE_FACE = {"talkies", "talkies.errors", "talkies.options"}  # what the service may import
 

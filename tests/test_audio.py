@@ -280,3 +280,13 @@ def test_acoustic_shape_follows_the_real_vowels(speech: SpeechTrack) -> None:
     assert mean_over(speech.openness, open_vowels) > mean_over(speech.openness, ee) + 0.2
     assert mean_over(speech.openness, open_vowels) > mean_over(speech.openness, bilabial) + 0.2
     assert mean_over(speech.spread, ee) > mean_over(speech.spread, open_vowels) + 0.15
+
+
+def test_every_phone_of_the_vocabulary_has_a_viseme_class_and_unknowns_are_silence() -> None:
+    from talkies.audio.phoneset import VISEME_CLASS
+    from talkies.motion import timeline
+
+    assert frozenset(VISEME_CLASS) == PHONES
+    for label in ("+NSN+", "<sil>", "sp", "", "X"):  # the audio and motion stages agree
+        assert normalise(label) == "SIL" == timeline.normalise_label(label)
+    assert normalise("aa1") == "AA" == timeline.normalise_label("aa1")

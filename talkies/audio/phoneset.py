@@ -4,7 +4,9 @@ only say whether two phones would move the mouth in the same way."""
 
 from __future__ import annotations
 
-SILENCE = "SIL"
+from talkies.phones import PHONES, SILENCE, normalise
+
+__all__ = ["PHONES", "SILENCE", "VISEME_CLASS", "normalise", "viseme_class"]
 
 _CLASSES = {
     "CLOSED": "P B M",
@@ -17,14 +19,6 @@ _CLASSES = {
 
 VISEME_CLASS: dict[str, str] = {p: c for c, phones in _CLASSES.items() for p in phones.split()}
 VISEME_CLASS[SILENCE] = SILENCE
-
-PHONES = frozenset(VISEME_CLASS)
-
-
-def normalise(label: str) -> str:
-    """ARPAbet label without stress digits; fillers and anything unknown ("+NSN+") -> "SIL"."""
-    base = label.upper().rstrip("012")
-    return base if base in PHONES else SILENCE
 
 
 def viseme_class(label: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+import talkies.phones as phones
 from talkies.tracks import SpeechTrack
 
 # Resolution of the mouth planner; 5 ms is well below the shortest phone (30 ms).
@@ -22,9 +23,6 @@ FINE_DT_S = 0.005
 PHONE_REACH_S = 0.08
 # A recognised silence next to a pause joins it where the loudness (0..1) stays under this.
 QUIET_LEVEL = 0.3
-
-# Phones that mean "nobody speaks here" (the audio stage uses SIL; be lenient with others).
-SILENCE_LABELS = frozenset({"SIL", "SP", "SPN", "NSN", "<SIL>", "+NSN+", "+SPN+", ""})
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,13 @@ def nearest_frame(time_s: float, fps: float, n_frames: int) -> int:
 
 
 def is_silence(label: str) -> bool:
-    return label.upper() in SILENCE_LABELS
+    return phones.is_silence(label)
 
 
 def normalise_label(label: str) -> str:
-    """ARPAbet without stress digits, upper case ("aa1" -> "AA")."""
-    return label.strip().upper().rstrip("012")
+    """ARPAbet without stress digits, upper case ("aa1" -> "AA"); unknown labels -> "SIL"
+    (the one phone vocabulary, talkies.phones)."""
+    return phones.normalise(label)
 
 
 def pauses(speech: SpeechTrack) -> list[Pause]:
