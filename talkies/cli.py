@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from talkies.errors import InputError, InvalidMotionError, TalkiesError
+from talkies.formats import ACCEPTED_AUDIO, ACCEPTED_IMAGES
 
 PROG = "talkies"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -64,8 +65,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_animate(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("animate", help="make the person in IMAGE speak AUDIO", description=_ANIMATE_HELP)
-    p.add_argument("image", metavar="IMAGE", help="portrait: JPEG, PNG, WebP, GIF or AVIF")
-    p.add_argument("audio", metavar="AUDIO", help="voice: WAV, MP3, OGG, M4A/AAC or FLAC")
+    p.add_argument("image", metavar="IMAGE", help=f"portrait: {ACCEPTED_IMAGES}")
+    p.add_argument("audio", metavar="AUDIO", help=f"voice or song: {ACCEPTED_AUDIO}")
     p.add_argument("-o", "--output", default="talking.mp4", help="MP4 to write (default: %(default)s)")
     # No `choices`: the library's own validation names the value and what is allowed.
     p.add_argument(

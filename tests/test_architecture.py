@@ -5,7 +5,7 @@
 - The library never imports the adapters (cli, service).
 - The service's web, queue and storage libraries (fastapi, starlette, uvicorn, huey, redis,
   boto3) are imported only under talkies/service; the service reaches the engine only through
-  its public face (the package root, errors, options), never a stage.
+  its public face (the package root, errors, options, formats), never a stage.
 - No import cycles among talkies modules, counting imports inside functions (which hide a loop
   from a reader but not from the interpreter) and the package __init__ that importing a
   submodule runs.
@@ -24,9 +24,21 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "talkies"
 STAGES = ["media", "face", "audio", "motion", "render"]
-CONTRACTS = {"talkies.tracks", "talkies.errors", "talkies.options", "talkies.curves", "talkies.phones"}
+CONTRACTS = {
+    "talkies.tracks",
+    "talkies.errors",
+    "talkies.options",
+    "talkies.curves",
+    "talkies.phones",
+    "talkies.formats",
+}
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "huey", "redis", "boto3")
-ENGINE_FACE = {"talkies", "talkies.errors", "talkies.options"}  # what the service may import
+ENGINE_FACE = {
+    "talkies",
+    "talkies.errors",
+    "talkies.options",
+    "talkies.formats",
+}  # what the service may import
 
 
 def module_name(package: Path, path: Path) -> str:

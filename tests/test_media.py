@@ -14,12 +14,13 @@ import pytest
 from conftest import encode_audio, tone
 from PIL import Image
 
-from talkies import media
+from talkies import formats, media
 from talkies.errors import (
     AudioTooLongError,
     Cancelled,
     EmptyAudioError,
     EngineError,
+    InputError,
     InvalidAudioError,
     InvalidImageError,
     InvalidMaskError,
@@ -164,7 +165,7 @@ def test_load_image_survives_a_broken_colour_profile() -> None:
         (b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(100), ["not an image", "MP3 audio", "JPEG, PNG"]),
         (b"<html><body>404</body></html>", ["not an image", "HTML"]),
         (b"", ["empty", "0 bytes"]),
-        (_save(Image.fromarray(_quadrants()), "BMP"), ["BMP", "accepted: JPEG, PNG, WebP, GIF, AVIF"]),
+        (b"%PDF-1.4\n" + bytes(100), ["PDF", f"accepted: {formats.ACCEPTED_IMAGES}"]),
     ],
 )
 def test_load_image_names_what_it_found(data: bytes, words: list[str]) -> None:
@@ -513,3 +514,28 @@ def test_encode_video_needs_a_frame_for_all_the_sound(tmp_path) -> None:
     with pytest.raises(EngineError, match="stopped after 30 of 50 frames"):
         media.encode_video(_frames(30), _voice(), out, FPS, (W, H))
     _assert_untouched(tmp_path, out)
+
+
+@pytest.mark.parametrize("kind", ["BMP", "TIFF"])
+def test_bmp_and_tiff_load_as_the_service_accepts_them(kind: str) -> None:
+    img = media.load_image(_save(Image.fromarray(_quadrants()), kind))
+    assert img.shape == _quadrants().shape and img.dtype == np.uint8
+
+
+def test_the_command_line_and_the_api_name_the_same_accepted_formats() -> None:
+    """One sentence per kind, from talkies.formats, in the engine's and the service's messages."""
+    from talkies.service import sniff
+
+    for field, sentence, load in (
+        ("image_url", formats.ACCEPTED_IMAGES, media.load_image),
+        ("audio_url", formats.ACCEPTED_AUDIO, media.load_audio),
+    ):
+        data = b"%PDF-1.4\n" + bytes(200)
+        with pytest.raises(InputError) as api:
+            sniff.check(field, data)
+        with pytest.raises(InputError) as engine:
+            load(data)
+        assert sentence in api.value.message and sentence in engine.value.message, (
+            api.value.message,
+            engine.value.message,
+        )

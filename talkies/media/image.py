@@ -1,6 +1,6 @@
 """Decoding the portrait and the optional speaker mask, and sizing the output frame.
 
-Pillow decodes every accepted format (JPEG, PNG, WebP, GIF, AVIF) natively. Decoding is forced
+Pillow decodes every accepted format (formats.ACCEPTED_IMAGES) natively. Decoding is forced
 in full (`load()`) so that a truncated or corrupt file fails here, with a message, instead of
 turning into grey bands later; Pillow's LOAD_TRUNCATED_IMAGES stays False for the same reason.
 One damage Pillow cannot see: a JPEG whose entropy data ends (with a proper end marker) before
@@ -22,12 +22,13 @@ import simplejpeg
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from talkies.errors import InputError, InvalidImageError, InvalidMaskError, InvalidOptionError
+from talkies.formats import ACCEPTED_IMAGES, identify
 from talkies.media._source import Source, describe, read_bytes
 from talkies.options import SHORT_SIDE_PX
 
 # Pillow plugins we open (its JPEG plugin also opens the MPO variant many phone cameras write).
-_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF")
-ACCEPTED = "JPEG, PNG, WebP, GIF, AVIF"
+# (formats.ACCEPTED_IMAGES says the same to users, and the service accepts the same.)
+_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "BMP", "TIFF")
 
 MAX_MEGAPIXELS = 50.0  # larger images are rejected before decoding (decompression bombs)
 MIN_SIDE_PX = 64  # a smaller photo cannot hold a face worth animating
@@ -35,7 +36,6 @@ MAX_ASPECT = 3.0  # long side / short side: portraits, not panoramas
 BACKGROUND_RGB = (255, 255, 255)  # what transparent pixels become
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-_DAMAGED_KINDS = ("a PNG image", "a JPEG image", "a GIF image", "a WebP image", "an AVIF image")
 
 
 def load_image(src: Source) -> np.ndarray:
@@ -138,10 +138,10 @@ def _open(data: bytes, what: str, error: type[InputError]) -> Image.Image:
     except Image.DecompressionBombError as e:
         raise error(f"{what} is too large ({e}); at most {MAX_MEGAPIXELS:g} megapixels are accepted") from e
     except UnidentifiedImageError as e:
-        kind = describe(data[:32])
-        if any(k in kind for k in _DAMAGED_KINDS):
+        kind, found = describe(data[:32]), identify(data[:32])
+        if found is not None and found.kind == "image" and found.accepted:
             raise error(f"{what} is truncated or corrupt: {kind}, but its header cannot be read") from e
-        raise error(f"{what} is not an image talkies can read: {kind}; accepted: {ACCEPTED}") from e
+        raise error(f"{what} is not an image talkies can read: {kind}; accepted: {ACCEPTED_IMAGES}") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise error(f"{what} is truncated or corrupt: {e}") from e
 

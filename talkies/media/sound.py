@@ -20,7 +20,8 @@ import av
 import numpy as np
 
 from talkies.errors import AudioTooLongError, EmptyAudioError, InvalidAudioError, SilentAudioError
-from talkies.media._source import MEDIA_KINDS, Source, describe, read_ends
+from talkies.formats import ACCEPTED_AUDIO, declared_duration_s, identify
+from talkies.media._source import Source, describe, read_ends
 from talkies.tracks import Audio
 
 MIN_DURATION_S = 0.1  # shorter audio cannot carry a syllable
@@ -67,12 +68,14 @@ def _open(fileobj: io.IOBase, head: bytes) -> av.container.InputContainer:
         return av.open(fileobj, mode="r")
     except (av.FFmpegError, ValueError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        kind = describe(head)
-        if any(k in kind for k in MEDIA_KINDS):
+        kind, found = describe(head), identify(head)
+        if found is not None and found.kind in ("audio", "video"):
             raise InvalidAudioError(
                 f"audio is truncated or corrupt: {kind}, but it cannot be opened ({reason})"
             ) from e
-        raise InvalidAudioError(f"audio is not an audio file FFmpeg can read: {kind} ({reason})") from e
+        raise InvalidAudioError(
+            f"audio is not an audio file talkies can read: {kind} ({reason}); accepted: {ACCEPTED_AUDIO}"
+        ) from e
 
 
 def _audio_stream(container: av.container.InputContainer, head: bytes) -> av.audio.stream.AudioStream:
@@ -99,11 +102,7 @@ def _check_declared_length(
 ) -> None:
     """Refuse a file whose container says it lasts longer than `max_s`, before decoding it.
     (Estimates count too: a long file is refused cheaply; a short one still decodes in full.)"""
-    declared = None
-    if stream.duration and stream.time_base:
-        declared = float(stream.duration * stream.time_base)
-    elif container.duration:
-        declared = container.duration / 1e6
+    declared = declared_duration_s(container, stream)
     if declared is not None and declared > max_s + _TOLERANCE_S:
         raise AudioTooLongError(
             f"audio is {declared:.1f} s by its header, longer than {max_s:g} s, the most talkies decodes"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from talkies.errors import InputError
+from talkies.formats import probe_duration_s
 from talkies.options import AnimateOptions
 from talkies.service import sniff
 from talkies.service.errors import FetchError
@@ -125,29 +125,11 @@ def own_file(url: str, field: str, files: FileStore, own_hosts: set[str]) -> Sto
     return None
 
 
-def probe_audio_s(source: Path | bytes) -> float | None:
-    """Duration of an audio file (a path or its bytes) in seconds from its container header,
-    None if unknown. Cheap (no decoding); lets a too-long file be refused before it is queued
-    (or, fetched by URL, before it is decoded)."""
-    import av
-
-    try:
-        with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r") as container:
-            if container.duration:
-                return container.duration / 1_000_000
-            stream = next(iter(container.streams.audio), None)
-            if stream is not None and stream.duration and stream.time_base:
-                return float(stream.duration * stream.time_base)
-    except (av.FFmpegError, OSError, StopIteration, ValueError):
-        return None
-    return None
-
-
 def check_audio_length(ref: Ref, files: FileStore, options: AnimateOptions) -> None:
     """Refuse a stored audio file longer than the options allow (AudioTooLongError), when its
     header tells its length; the engine checks again after decoding."""
     stored = files.get(ref["file"]) if "file" in ref else None
-    duration = probe_audio_s(files.path(stored)) if stored else None
+    duration = probe_duration_s(files.path(stored)) if stored else None
     if duration is not None:
         options.check_audio_duration(duration)
 
@@ -155,7 +137,7 @@ def check_audio_length(ref: Ref, files: FileStore, options: AnimateOptions) -> N
 def check_audio_bytes(data: bytes | Path, options: AnimateOptions) -> None:
     """As check_audio_length, for audio fetched by the worker (its bytes or its file): a file
     whose header says it is too long is refused before the engine decodes any of it."""
-    duration = probe_audio_s(data)
+    duration = probe_duration_s(data)
     if duration is not None:
         options.check_audio_duration(duration)
 

@@ -2,61 +2,27 @@
 
 Declared content types (a URL's Content-Type, a data URI's media type) are often wrong or
 generic, and an HTML error page served with status 200 is the most common bad "image". So the
-bytes decide: each supported container starts with a fixed signature. Anything else is refused
-before it reaches a decoder, with a message saying what was found.
+bytes decide: each supported container starts with a fixed signature (talkies.formats, the one
+table the engine's messages use too). Anything else is refused before it reaches a decoder,
+with a message saying what was found and what is accepted.
 """
 
 from __future__ import annotations
 
 from talkies.errors import InputError, InvalidAudioError, InvalidImageError, InvalidMaskError
-
-# (signature test, content type) in the order they are tried.
-_IMAGES: list[tuple[tuple[int, bytes], str]] = [
-    ((0, b"\x89PNG\r\n\x1a\n"), "image/png"),
-    ((0, b"\xff\xd8\xff"), "image/jpeg"),
-    ((0, b"GIF87a"), "image/gif"),
-    ((0, b"GIF89a"), "image/gif"),
-    ((0, b"BM"), "image/bmp"),
-    ((0, b"II*\x00"), "image/tiff"),
-    ((0, b"MM\x00*"), "image/tiff"),
-]
-_AUDIO: list[tuple[tuple[int, bytes], str]] = [
-    ((0, b"ID3"), "audio/mpeg"),
-    ((0, b"OggS"), "audio/ogg"),
-    ((0, b"fLaC"), "audio/flac"),
-    ((0, b"\x1a\x45\xdf\xa3"), "audio/webm"),
-    ((0, b"#!AMR"), "audio/amr"),
-    ((0, b"caff"), "audio/x-caf"),
-]
-_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")
+from talkies.formats import ACCEPTED_AUDIO, ACCEPTED_IMAGES, identify
 
 
 def image_type(head: bytes) -> str | None:
-    """Content type of an image signature, or None."""
-    for (offset, magic), content_type in _IMAGES:
-        if head[offset : offset + len(magic)] == magic:
-            return content_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp" and head[8:12] in _IMAGE_BRANDS:
-        return "image/avif" if head[8:12].startswith(b"avi") else "image/heic"
-    return None
+    """Content type of an accepted image signature (formats.SIGNATURES), or None."""
+    found = identify(head)
+    return found.content_type if found and found.kind == "image" and found.accepted else None
 
 
 def audio_type(head: bytes) -> str | None:
-    """Content type of an audio (or audio-carrying video) signature, or None."""
-    for (offset, magic), content_type in _AUDIO:
-        if head[offset : offset + len(magic)] == magic:
-            return content_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return "audio/aiff"
-    if head[4:8] == b"ftyp" and head[8:12] not in _IMAGE_BRANDS:
-        return "audio/mp4"
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG / ADTS frame sync
-        return "audio/mpeg"
-    return None
+    """Content type of an accepted audio (or audio-carrying video) signature, or None."""
+    found = identify(head)
+    return found.content_type if found and found.kind in ("audio", "video") and found.accepted else None
 
 
 def check(field: str, data: bytes) -> str:
@@ -65,11 +31,11 @@ def check(field: str, data: bytes) -> str:
     if field == "audio_url":
         found = audio_type(data[:64])
         error: type[InputError] = InvalidAudioError
-        expected = "audio (WAV, MP3, AAC/M4A, OGG/Opus, FLAC, WebM, AIFF)"
+        expected = f"audio ({ACCEPTED_AUDIO})"
     else:
         found = image_type(data[:64])
         error = InvalidMaskError if field == "mask_url" else InvalidImageError
-        expected = "an image (PNG, JPEG, WebP, GIF, AVIF, BMP, TIFF)"
+        expected = f"an image ({ACCEPTED_IMAGES})"
     if found is None:
         raise error(
             f"{field} is {len(data)} bytes starting with {_describe(data)}; expected {expected}", field
