@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from talkies.curves import ramp
 from talkies.motion import prosody, timeline
 from talkies.motion.prompt import Modifiers
 from talkies.tracks import SpeechTrack
@@ -127,10 +128,5 @@ def _shape(times_s: np.ndarray, blink: Blink) -> np.ndarray:
     closing = CLOSING_SHARE * moving
     opening = moving - closing
     reopen_s = blink.peak_s + blink.hold_s
-    before = np.clip((times_s - (blink.peak_s - closing)) / closing, 0.0, 1.0)
-    after = np.clip((times_s - reopen_s) / opening, 0.0, 1.0)
-    return np.where(
-        times_s <= blink.peak_s,
-        0.5 - 0.5 * np.cos(np.pi * before),
-        np.where(times_s <= reopen_s, 1.0, 0.5 + 0.5 * np.cos(np.pi * after)),
-    )
+    closed = ramp(times_s, blink.peak_s - closing, closing)
+    return np.minimum(closed, 1.0 - ramp(times_s, reopen_s, opening))

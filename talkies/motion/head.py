@@ -181,8 +181,7 @@ def _postural_shifts(speech: SpeechTrack, times_s: np.ndarray, rng: np.random.Ge
         if pause.start_s <= 0 or pause.duration_s < SHIFT_PAUSE_S or pause.end_s >= speech.duration_s:
             continue
         new_pose = rng.normal(0.0, SHIFT_DEG, 3) * np.array(list(IDLE_DEG.values())) / 1.5
-        x = np.clip((times_s - (pause.end_s - 0.5 * SHIFT_S)) / SHIFT_S, 0.0, 1.0)
-        ease = (0.5 - 0.5 * np.cos(np.pi * x))[:, None]
+        ease = ramp(times_s, pause.end_s - 0.5 * SHIFT_S, SHIFT_S)[:, None]
         offset += ease * (new_pose - pose)[None, :]
         pose = new_pose
     return offset
