@@ -58,10 +58,12 @@ class AnimateOptions:
     def audio_limit_s(self) -> float:
         return self.max_audio_s if self.max_audio_s is not None else MAX_AUDIO_S[self.resolution]
 
-    def check_audio_duration(self, duration_s: float) -> None:
+    def audio_limit_note(self) -> str:
+        """How the limit reads in a message: "1080p allows at most 30 s (720p allows 60 s)"."""
         limit = self.audio_limit_s()
-        if duration_s > limit + 1e-3:
-            raise AudioTooLongError(
-                f"audio is {duration_s:.1f} s; {self.resolution} allows at most {limit:g} s"
-                + (" (720p allows 60 s)" if self.resolution == "1080p" and self.max_audio_s is None else "")
-            )
+        more = " (720p allows 60 s)" if self.resolution == "1080p" and self.max_audio_s is None else ""
+        return f"{self.resolution} allows at most {limit:g} s{more}"
+
+    def check_audio_duration(self, duration_s: float) -> None:
+        if duration_s > self.audio_limit_s() + 1e-3:
+            raise AudioTooLongError(f"audio is {duration_s:.1f} s; {self.audio_limit_note()}")

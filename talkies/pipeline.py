@@ -63,7 +63,7 @@ def animate(
     # 1. Decode and check the inputs before any heavy work.
     report(Progress("load", 0, 1, "loading inputs"))
     picture = media.load_image(image)
-    voice = media.load_audio(sound)
+    voice = media.load_audio(sound, options.audio_limit_s(), options.audio_limit_note())  # stops there
     options.check_audio_duration(voice.duration_s)
     speaker_mask = media.load_mask(mask) if mask is not None else None
     size = media.output_size(picture.shape[1], picture.shape[0], options.resolution)

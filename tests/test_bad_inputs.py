@@ -165,6 +165,17 @@ def test_audio_too_long_is_refused_before_any_analysis(
     assert err.field == "audio_url"
 
 
+def test_long_audio_is_refused_at_the_resolutions_limit_not_decoded_to_the_end(tmp_path, portrait) -> None:
+    """A streamed WAV (espeak-ng --stdout, sox to a pipe) states no length in its chunks: it is
+    refused at the resolution's limit, from FFmpeg's estimate or by stopping the decoder there,
+    not decoded to the end first (f0d20c1 decoded all of it, up to a 600 s cap)."""
+    data = bytearray(wav_bytes(40.0))
+    data[4:8] = data[40:44] = (0xFFFFFFFF).to_bytes(4, "little")  # RIFF and data sizes unknown
+    patterns = [r"audio is (40\.0 s by its header, )?longer than 30 s; 1080p allows at most 30 s"]
+    err = animate_fails(tmp_path, portrait, bytes(data), AudioTooLongError, *patterns, resolution="1080p")
+    assert err.field == "audio_url"
+
+
 # ---------------------------------------------------------------- options
 
 
@@ -208,7 +219,12 @@ def test_a_motion_track_beyond_what_the_renderer_draws_is_refused_not_clamped(
             [],
             "audio is silent: its peak level is -inf dBFS (digital silence); at least -60 dBFS",
         ),
-        ("portrait.png", "long.wav", ["--resolution", "1080p"], "audio is 31.0 s; 1080p allows at most 30 s"),
+        (
+            "portrait.png",
+            "long.wav",
+            ["--resolution", "1080p"],
+            "audio is 31.0 s by its header, longer than 30 s; 1080p allows at most 30 s",
+        ),
         (
             "portrait.png",
             "speech.wav",

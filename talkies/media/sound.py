@@ -41,22 +41,25 @@ _WAV_UNKNOWN_SIZE = 0x7FFF0000
 _EXACT_LENGTH_FORMATS = ("flac", "mov,mp4,m4a,3gp,3g2,mj2")
 
 
-def load_audio(src: Source, max_duration_s: float = MAX_DECODE_S) -> Audio:
+def load_audio(src: Source, max_duration_s: float = MAX_DECODE_S, limit_note: str = "") -> Audio:
     """Decode `src` (a path or the file's bytes) to `Audio`: (channels, n) float32 in [-1, 1] at
     the file's own rate. Raises InvalidAudioError (not audio, no audio stream, corrupt or
     truncated), EmptyAudioError (under 0.1 s), SilentAudioError (peak under -60 dBFS) and
     AudioTooLongError when the file says it is longer than `max_duration_s` (checked before
     decoding) or when more than that decodes (decoding stops there). Audio with more than
-    KEPT_CHANNELS channels is mixed down to mono; more than MAX_CHANNELS is refused."""
+    KEPT_CHANNELS channels is mixed down to mono; more than MAX_CHANNELS is refused.
+    `limit_note` says the limit in those messages ("1080p allows at most 30 s"; default: the
+    decoder's own cap)."""
     head, tail, size = read_ends(src, "audio", InvalidAudioError, _HEAD_BYTES)
     _check_wav_length(head, size)
     _check_ogg_end(head, tail)
     fileobj = io.BytesIO(src) if isinstance(src, bytes | bytearray | memoryview) else open(src, "rb")  # noqa: SIM115
     with fileobj, _open(fileobj, head) as container:
         stream = _audio_stream(container, head)
-        _check_declared_length(container, stream, max_duration_s)
+        note = limit_note or "the most talkies decodes"
+        _check_declared_length(container, stream, max_duration_s, note)
         stated_s = _stated_duration(container, stream, head)
-        samples, rate, failure = _decode(container, stream, max_duration_s)
+        samples, rate, failure = _decode(container, stream, max_duration_s, note)
     _check_complete(samples.shape[1] / rate if rate else 0.0, stated_s, failure)
     audio = Audio(samples=samples, sample_rate=rate)
     _check_content(audio, head)
@@ -98,15 +101,13 @@ def _audio_stream(container: av.container.InputContainer, head: bytes) -> av.aud
 
 
 def _check_declared_length(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float, note: str
 ) -> None:
     """Refuse a file whose container says it lasts longer than `max_s`, before decoding it.
     (Estimates count too: a long file is refused cheaply; a short one still decodes in full.)"""
     declared = declared_duration_s(container, stream)
     if declared is not None and declared > max_s + _TOLERANCE_S:
-        raise AudioTooLongError(
-            f"audio is {declared:.1f} s by its header, longer than {max_s:g} s, the most talkies decodes"
-        )
+        raise AudioTooLongError(f"audio is {declared:.1f} s by its header, longer than {max_s:g} s; {note}")
 
 
 def _stated_duration(
@@ -122,7 +123,7 @@ def _stated_duration(
 
 
 def _decode(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, max_s: float, note: str
 ) -> tuple[np.ndarray, int, str | None]:
     """(channels, n) float32 samples, the rate, and the decoder's complaint if it stopped early.
     Decoding stops as soon as more than `max_s` seconds came out (AudioTooLongError)."""
@@ -135,8 +136,8 @@ def _decode(
                 for out in resampler.resample(frame):
                     chunks.append(_channels_first(out.to_ndarray(), out.layout.nb_channels))
                     rate, n = out.sample_rate, n + out.samples
-            if rate and n > max_s * rate:
-                raise AudioTooLongError(f"audio is longer than {max_s:g} s, the most talkies decodes")
+            if rate and n > (max_s + _TOLERANCE_S) * rate:
+                raise AudioTooLongError(f"audio is longer than {max_s:g} s; {note}")
         failure = None
     except av.FFmpegError as e:
         failure = getattr(e, "strerror", None) or str(e)
