@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from talkies.audio.background import analyse_in_background
 from talkies.audio.formants import mouth_curves
 from talkies.audio.frames import (
     HOP_S,
@@ -35,7 +36,7 @@ from talkies.audio.recognize import recognise
 from talkies.audio.singing import held_notes, is_sung
 from talkies.tracks import Audio, Phone, SpeechTrack
 
-__all__ = ["analyze_speech"]
+__all__ = ["analyse_in_background", "analyze_speech"]
 
 # Frames more than this far below the clip's loud speech count as unvoiced whatever their
 # periodicity (hum, a faint background voice).

@@ -21,7 +21,13 @@ from talkies.render.frame import render_frame
 from talkies.render.puppet import close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["frames"]
+__all__ = ["frames", "prepare"]
+
+
+def prepare(rig: PortraitRig, turbo: bool = False) -> None:
+    """Do the per-portrait work of `frames` now (it is kept for the rig): lets a caller run
+    it while something else is under way elsewhere."""
+    puppet_for(rig, turbo)
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
