@@ -141,19 +141,25 @@ def sample_affines(
 ) -> np.ndarray:
     """Write the source coordinates of every covered grid point into `out` ((h, w, 2) float32,
     left as it is where ids < 0), each clamped to its triangle's `bounds` (`source_bounds`) when
-    given; returns the covered mask."""
+    given; returns the covered mask.
+
+    (One gather of a per-triangle row of coefficients and bounds, on flat indices: this runs on
+    some 10^5 points a frame, where fancy indexing by rows and columns cost twice as much.)"""
     covered = ids >= 0
-    rows, cols = np.nonzero(covered)
+    at = np.flatnonzero(covered)
+    rows, cols = np.divmod(at, ids.shape[1])
     off = (grid.scale - 1) / 2
     px = (grid.x0 + off + grid.scale * cols).astype(np.float32)
     py = (grid.y0 + off + grid.scale * rows).astype(np.float32)
-    a = affines[ids[rows, cols]]
-    sx = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
-    sy = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    table = affines.reshape(len(affines), 6)
     if bounds is not None:
-        box = bounds[ids[rows, cols]]
-        sx = np.clip(sx, box[:, 0, 0], box[:, 1, 0])
-        sy = np.clip(sy, box[:, 0, 1], box[:, 1, 1])
+        table = np.concatenate([table, bounds.reshape(len(bounds), 4)], axis=1)
+    a = np.take(table, ids.ravel()[at], axis=0)
+    sx = a[:, 0] * px + a[:, 1] * py + a[:, 2]
+    sy = a[:, 3] * px + a[:, 4] * py + a[:, 5]
+    if bounds is not None:
+        np.clip(sx, a[:, 6], a[:, 8], out=sx)
+        np.clip(sy, a[:, 7], a[:, 9], out=sy)
     out[rows, cols, 0] = sx
     out[rows, cols, 1] = sy
     return covered
