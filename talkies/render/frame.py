@@ -211,9 +211,8 @@ def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines
     grid = Grid.covering(box, 1.0 / _SUPERSAMPLE)
     ids = rasterize(grid, target, triangles, tris)
     # Where the patch's triangles do not reach, read where the coarse map says.
-    gx, gy = grid.points()
-    at = coarse.to_grid(np.dstack([gx, gy]))
-    fine = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    at_x, at_y = coarse.grid_coordinates(grid)
+    fine = cv2.remap(source, at_x, at_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     covered = sample_affines(grid, ids, affines, fine, bounds)
     if not covered.any():
         return
