@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import time
 from pathlib import Path
 
 import av
@@ -59,20 +60,35 @@ def test_helper_gives_the_same_track_as_this_process_and_is_kept_for_the_next_ca
 
 
 def test_a_cancel_kills_the_helper_and_leaves_no_process() -> None:
-    voice = media.load_audio(EXAMPLES / "speech.wav")
-    pending = background.analyse_in_background(voice)
-    pid = pending._helper._pid  # type: ignore[union-attr]
+    background.analyse_in_background(media.load_audio(EXAMPLES / "speech_short.wav")).result()
+    pending = background.analyse_in_background(media.load_audio(EXAMPLES / "speech.wav"))
+    pid = pending._helper._pid  # type: ignore[union-attr]  # the helper just used, with its aside
 
     def cancel(share: float) -> None:
         raise Cancelled("cancelled by the test")
 
+    time.sleep(0.5)  # it has started: the aside helper of a reused helper is there too
+    asides = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert asides
     with pytest.raises(Cancelled):
         pending.result(cancel)
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # killed and reaped: no such child any more
+    deadline = time.monotonic() + 10
+    while any(_running(int(aside)) for aside in asides) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(int(aside)) for aside in asides), "the second helper outlived its caller"
     fresh = background.analyse_in_background(media.load_audio(EXAMPLES / "speech_short.wav"))
     assert fresh._helper._pid != pid  # type: ignore[union-attr]  # a killed helper is never reused
     fresh.abandon()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def test_an_error_in_the_helper_comes_back_as_an_error_here() -> None:
@@ -88,12 +104,15 @@ def test_helper_keeps_none_of_the_parents_sockets() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
+    ours = os.readlink(f"/proc/self/fd/{listener.fileno()}")  # "socket:[inode]"
     try:
         pending = background.analyse_in_background(media.load_audio(EXAMPLES / "speech_short.wav"))
         pid = pending._helper._pid  # type: ignore[union-attr]
         pending.result()
-        fds = Path(f"/proc/{pid}/fd")
-        sockets = [fd for fd in fds.iterdir() if stat.S_ISSOCK(os.stat(fd).st_mode)]
-        assert len(sockets) == 1, sockets  # its own pipe to this process, nothing else
+        held = [
+            os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir() if stat.S_ISSOCK(os.stat(fd).st_mode)
+        ]
+        assert ours not in held
+        assert len(held) <= 2, held  # its pipes to this process and to its own second helper
     finally:
         listener.close()

@@ -26,10 +26,12 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
+from talkies.audio.decoders import Seg
+from talkies.audio.recognize import Task
 from talkies.errors import EngineError, TalkiesError
 from talkies.tracks import Audio, SpeechTrack
 
@@ -88,7 +90,7 @@ def _take() -> _Helper:
             if helper.alive():
                 return helper
             helper.kill()
-    return _Helper()
+    return _Helper(_serve)
 
 
 def _give_back(helper: _Helper) -> None:
@@ -101,7 +103,7 @@ class _Helper:
     closes (this process exited or dropped it). Forked by hand, not by multiprocessing: the
     service's workers are daemonic multiprocessing children, which may not start their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, serve: Callable[[Connection], None]) -> None:
         ours, theirs = socket.socketpair()
         self._exit_code: int | None = None
         self._pid = os.fork()
@@ -109,7 +111,7 @@ class _Helper:
             code = 1
             try:
                 ours.close()
-                _serve(Connection(theirs.detach()))
+                serve(Connection(theirs.detach()))
                 code = 0
             finally:
                 os._exit(code)
@@ -125,14 +127,14 @@ class _Helper:
                 self._exit_code = os.waitstatus_to_exitcode(status)
         return False
 
-    def start(self, voice: Audio) -> None:
+    def start(self, request: Any) -> None:
         try:
-            self._conn.send(voice)
+            self._conn.send(request)
         except (OSError, ValueError) as e:
             self.kill()
             raise EngineError(f"cannot reach the speech analysis process: {e}") from e
 
-    def wait(self, tick: Callable[[float], None]) -> SpeechTrack:
+    def wait(self, tick: Callable[[float], None]) -> Any:
         while True:
             if not self._conn.poll(_POLL_S):
                 if not self.alive():
@@ -172,14 +174,65 @@ def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from talkies.audio import analyze_speech
 
+    aside = _Aside()
     while True:
         try:
             voice = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            track = analyze_speech(voice, lambda share: conn.send(("tick", share)))
+            track = analyze_speech(voice, lambda share: conn.send(("tick", share)), aside)
             conn.send(("done", track))
+        except (EOFError, OSError):
+            return
+        except Exception as e:  # every failure goes back to the caller
+            conn.send(("error", _sendable(e)))
+
+
+class _Aside:
+    """recognize.Aside: a second helper, forked by the first on its first use (when the
+    first is killed, its pipe closes and it stops after the pass it is in)."""
+
+    def __init__(self) -> None:
+        self._helper: _Helper | None = None
+        self._pending = 0
+
+    def submit(self, tasks: list[Task]) -> None:
+        if self._helper is None or not self._helper.alive():
+            self._helper = _Helper(_serve_passes)
+        self._pending = len(tasks)
+        self._helper.start(tasks)
+
+    def collect(self) -> Iterator[tuple[int, list[Seg]]]:
+        helper = self._helper
+        assert helper is not None, "collect() before submit()"
+        try:
+            for _ in range(self._pending):
+                yield helper.wait(lambda share: None)
+        except BaseException:
+            helper.kill()
+            self._helper = None
+            raise
+        finally:
+            self._pending = 0
+
+
+def _serve_passes(conn: Connection) -> None:
+    """The second helper's loop: decoder passes (recognize.Task) in order, each result sent
+    back as soon as it is done."""
+    _close_inherited_sockets(keep=conn.fileno())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from talkies.audio.decoders import recogniser
+    from talkies.audio.recognize import run_task
+
+    while True:
+        try:
+            tasks = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            for k, task in enumerate(tasks):
+                conn.send(("done", (k, run_task(recogniser(), task))))
         except (EOFError, OSError):
             return
         except Exception as e:  # every failure goes back to the caller
