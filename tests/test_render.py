@@ -18,7 +18,7 @@ from talkies.render.harmonic import edge_graph, harmonic_fill
 from talkies.render.look import _noise, sharpness
 from talkies.render.mouth import _MouthCoords, paint_mouth
 from talkies.render.puppet import puppet_for
-from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines, warp_into
+from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines
 from talkies.tracks import MotionTrack, PortraitRig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -415,29 +415,3 @@ def test_render_refuses_a_curve_outside_its_range_instead_of_clamping_it(rig: Po
         render_one(rig, head_yaw_deg=30.0)
     with pytest.raises(InvalidMotionError, match=r"'breath' is -0.5"):
         render_one(rig, breath=-0.5)
-
-
-@pytest.mark.parametrize("step", [2, 4])
-def test_warp_into_skips_only_what_does_not_move(step: int) -> None:
-    """The band-skipping warp gives the very pixels of resampling everything: a displacement
-    that is zero over most of the box, a small patch that moves by a hair (1/40 px, which
-    remap still sees), and a strong one; the frame outside the region is untouched."""
-    rng = np.random.default_rng(3)
-    image = rng.integers(0, 256, (300, 400, 3), np.uint8)
-    grid = Grid.lattice((20, 10, 380, 290), step)
-    xs, ys = grid.points()
-    rest = np.dstack([xs, ys]).astype(np.float32)
-    move = np.zeros_like(rest)
-    move[40 // step : 70 // step, 60 // step : 90 // step] = 1 / 40
-    move[150 // step : 200 // step, 250 // step : 330 // step] = (3.3, -2.1)
-    source = rest + move
-    region = (25, 12, 375, 288)
-    got = image.copy()
-    warp_into(got, image, grid, source, rest, region)
-    x0, y0, x1, y1 = grid.box
-    full = cv2.resize(source, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-    everything = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    want = image.copy()
-    want[12:288, 25:375] = everything[12 - y0 : 288 - y0, 25 - x0 : 375 - x0]
-    assert not np.array_equal(want, image)  # something moved
-    assert np.array_equal(got, want)

@@ -29,7 +29,7 @@ from talkies.render.warp import (
     sample_affines,
     source_bounds,
     triangle_affines,
-    warp_into,
+    warp_grid,
 )
 from talkies.tracks import curve_value
 
@@ -129,8 +129,7 @@ def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
     """(H, W, 3) uint8 RGB frame for one frame's curve values (missing names = 0)."""
     target, affines, bounds, drawable, field, source = backward_map(p, values)
     frame = p.image.copy()
-    region = clip_box(field.box, frame.shape[1], frame.shape[0])
-    warp_into(frame, p.image, field.grid, source, field.points, region)
+    _paste(frame, field.box, field.grid.box, warp_grid(p.image, field.grid, source))
     for tris in (p.mouth_tris, *p.eye_tris):
         drawn = tris[drawable[tris]]
         _refine(frame, p.image, field.grid, source, target, p.triangles, drawn, affines, bounds)
@@ -192,6 +191,12 @@ def _outside_source(p: Puppet, field: Field, values: dict[str, float]) -> np.nda
     if zoom:
         source += (p.face_centre - field.points) * (zoom / (1 + zoom))
     return source
+
+
+def _paste(frame: np.ndarray, region, box, patch: np.ndarray) -> None:
+    """Copy pixel box `region` of `patch` (which covers pixel box `box`) into the frame."""
+    x0, y0, x1, y1 = clip_box(region, frame.shape[1], frame.shape[0])
+    frame[y0:y1, x0:x1] = patch[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
 
 
 def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines, bounds) -> None:

@@ -26,9 +26,6 @@ _MIN_AREA_PX2 = 1e-3
 # A grid point may read at most this far (px) outside its triangle's source box (see
 # `source_bounds`).
 _SOURCE_MARGIN_PX = 1.0
-# A pixel whose source is nearer than this (px) to its own position reads itself (`warp_into`).
-_STILL_PX = 1.0 / 128
-_BAND_PX = 32  # rows resampled together: the still part of each band is skipped
 
 
 @dataclass(frozen=True)
@@ -178,52 +175,15 @@ def sample_affines(
     return covered
 
 
-def warp_into(
-    frame: np.ndarray,
-    image: np.ndarray,
-    grid: Grid,
-    source: np.ndarray,
-    rest: np.ndarray,
-    region: tuple[int, int, int, int],
-) -> None:
-    """Resample `image` into `frame` over pixel box `region` (inside the grid's box) from
-    (h, w, 2) float32 source coordinates at the grid points, upsampled linearly to every pixel;
-    `rest` holds the grid points' own coordinates, and `frame` must already hold `image`.
-
-    Only the bands of pixels that move are resampled. Where a pixel's source coordinates are
-    within 1/128 px of its own, cv2.remap (which rounds them to 1/32 px) reads exactly its own
-    pixel; a pixel's coordinates are interpolated from the grid points around it, so a band
-    whose grid points (and their neighbours) all move less than that is left as it is, and the
-    frame is the same as if every pixel had been resampled. A still background, often a third
-    of the frame, then costs nothing."""
+def warp_grid(image: np.ndarray, grid: Grid, source: np.ndarray) -> np.ndarray:
+    """Resample `image` over the grid's pixel box from (h, w, 2) float32 source coordinates at
+    the grid points, upsampled linearly to every pixel: (box h, box w, 3) uint8."""
     x0, y0, x1, y1 = grid.box
     full = (
         source if grid.scale == 1 else cv2.resize(source, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     )
-    moved = (np.abs(source - rest).max(axis=2) >= _STILL_PX).astype(np.uint8)
-    moved = cv2.dilate(moved, np.ones((3, 3), np.uint8))  # a pixel reads between grid points
-    rx0, ry0, rx1, ry1 = region
-    step = round(grid.scale) if grid.scale >= 1 else 1
-    for top in range(ry0, ry1, _BAND_PX):
-        bottom = min(top + _BAND_PX, ry1)
-        r0 = max(0, (top - y0) // step - 1)
-        r1 = min(grid.height, (bottom - y0) // step + 2)
-        cols = np.flatnonzero(moved[r0:r1].any(axis=0))
-        if cols.size == 0:
-            continue
-        left = max(rx0, x0 + (int(cols[0]) - 1) * step)
-        right = min(rx1, x0 + (int(cols[-1]) + 2) * step)
-        if right <= left:
-            continue
-        window = full[top - y0 : bottom - y0, left - x0 : right - x0]
-        # (cv2's stubs do not know that map2 may be None when map1 holds both coordinates)
-        frame[top:bottom, left:right] = cv2.remap(
-            image,
-            window,
-            None,  # type: ignore[call-overload]
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+    # (cv2's stubs do not know that map2 may be None when map1 holds both coordinates)
+    return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
 
 
 def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
