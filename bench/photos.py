@@ -12,7 +12,8 @@ Photos come from packages, never from the internet at run time (see `find_photos
   - matplotlib's sample data (grace_hopper.jpg), which matplotlib always installs;
   - examples/portrait.png, which is scikit-image's astronaut.png (skimage/data) at 512 px.
 Variants are made from them: low resolution (113x160, upscaled by the renderer), soft (a
-Gaussian blur), grey, and the sample portrait cut by the frame's edge.
+Gaussian blur), grey, the sample portrait cut by the frame's edge, and two drawings (ink over
+flat colour, `cartoon`) of the sample portrait and of grace_hopper.
 
 Each photo is rendered speaking the first --seconds of examples/speech_short.wav, the video is
 decoded and the face re-detected on every frame (mediapipe, on a crop round the speaker, see
@@ -153,7 +154,24 @@ def _variants(by_name: dict[str, Photo]) -> list[Photo]:
         img = by_name["portrait"].image
         h, w = img.shape[:2]
         out.append(Photo("portrait_cut", "cut by the frame", np.ascontiguousarray(img[h // 6 :, w // 4 :])))
+    for name in ("portrait", "hopper"):
+        if name in by_name:
+            out.append(Photo(f"{name}_inked", "drawing: ink over flat colour", cartoon(by_name[name].image)))
     return out
+
+
+def cartoon(image: np.ndarray) -> np.ndarray:
+    """A comic-style drawing of an (H, W, 3) uint8 RGB photo: colours flattened (repeated
+    edge-preserving smoothing, then 8 levels a channel) under black ink lines (an adaptive
+    threshold of the luma): the usual cartoon filter, made with OpenCV alone."""
+    flat = cv2.bilateralFilter(image, 9, 150, 150)
+    for _ in range(3):
+        flat = cv2.bilateralFilter(flat, 9, 80, 80)
+    levels = (flat // 32) * 32 + 16
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    edges = cv2.medianBlur(grey, 7)
+    ink = cv2.adaptiveThreshold(edges, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 9, 4)
+    return np.ascontiguousarray(levels.astype(np.uint8) * (ink[..., None] > 0))
 
 
 def _low_res(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

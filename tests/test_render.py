@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from PIL import Image
 
 from talkies import face, render
 from talkies.render.expressions import BASES
-from talkies.render.frame import backward_map, basis_weights, target_positions
+from talkies.render.frame import backward_map, basis_weights, render_frame, target_positions
 from talkies.render.harmonic import edge_graph, harmonic_fill
 from talkies.render.look import _noise, sharpness
 from talkies.render.mouth import _MouthCoords, paint_mouth
@@ -415,3 +416,53 @@ def test_render_refuses_a_curve_outside_its_range_instead_of_clamping_it(rig: Po
         render_one(rig, head_yaw_deg=30.0)
     with pytest.raises(InvalidMotionError, match=r"'breath' is -0.5"):
         render_one(rig, breath=-0.5)
+
+
+# ---- drawings -----------------------------------------------------------------------------
+
+
+def _inked(image: np.ndarray) -> np.ndarray:
+    """bench/photos.py's drawing of a photo (ink over flat colour)."""
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench.photos import cartoon
+
+    return cartoon(image)
+
+
+@pytest.fixture(scope="module")
+def drawn_rig() -> PortraitRig:
+    image = np.asarray(Image.open(EXAMPLES / "portrait.png").convert("RGB").resize((720, 720)))
+    return face.analyze_portrait(_inked(image), None)
+
+
+def test_a_drawing_is_told_from_photos(rig: PortraitRig, drawn_rig: PortraitRig) -> None:
+    assert puppet_for(drawn_rig, False).mouth.look.drawn
+    assert not puppet_for(rig, False).mouth.look.drawn
+    two = face.analyze_portrait(np.asarray(Image.open(EXAMPLES / "two_faces.png").convert("RGB")), None)
+    assert not puppet_for(two, False).mouth.look.drawn
+
+
+def test_a_drawings_mouth_is_an_ink_line_at_rest_and_round_the_opening(drawn_rig: PortraitRig) -> None:
+    """The mouth of a drawing stays drawn: at rest the lips meet in an ink line (not a pale seam
+    between two thin lines), open it is outlined in ink and its cavity is one flat tone."""
+    p = puppet_for(drawn_rig, False)
+    picture = cv2.cvtColor(drawn_rig.image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    ink = float(np.percentile(picture[drawn_rig.masks["face"] > 127], 2))  # the picture's ink
+    for jaw in (0.0, 0.8):
+        values = {"jaw_open": jaw}
+        luma = cv2.cvtColor(render_frame(p, values), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        target = target_positions(p, values, luma.shape[0])
+        upper, lower = target[p.mouth.upper], target[p.mouth.lower]
+        if jaw == 0.0:
+            seam = np.round((upper + lower) / 2).astype(int)[2:-2]
+            assert np.median(luma[seam[:, 1], seam[:, 0]]) < ink + 25
+            continue
+        outline = np.round(np.vstack([upper, lower])).astype(int)[1:-1]
+        assert np.median(luma[outline[:, 1], outline[:, 0]]) < ink + 40
+        opening = np.zeros(luma.shape, np.uint8)
+        cv2.fillPoly(opening, [np.round(np.vstack([upper, lower[::-1]])).astype(np.int32)], (1,))
+        inside = luma[cv2.erode(opening, np.ones((9, 9), np.uint8)) > 0]
+        cavity = inside[inside < np.median(inside)]
+        assert cavity.size > 20 and np.std(cavity) < 8.0, np.std(cavity)

@@ -68,6 +68,8 @@ _TEETH_MAX_GAP = 0.72
 _CORNER_SHADE = 0.1
 # The skin round the lips that the photo's look is measured on, as a share of the mouth width.
 _LOOK_RING = 0.25
+# A drawing's cavity: one tone, as lit as the photographic cavity half-way in.
+_FLAT_LIT = 0.35
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def prepare_mouth(
     skin = float(np.median(image[face].max(axis=1))) if face.any() else 200.0
     width = max(float(facts.width_px), 8.0)
     look = _measure_look(image, masks, width)
-    drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0, look.white)
+    drawn = _drawn_teeth(width * _UPPER_TEETH, skin, 1.0, look.white, flat=look.drawn)
     if facts.teeth_visible:
         upper_teeth = _photo_teeth(image, landmarks, upper, lower, masks["teeth"], down, drawn.shape[0])
     else:
@@ -120,7 +122,7 @@ def prepare_mouth(
         lower=lower,
         lip_rgb=lip_rgb,
         upper_teeth=upper_teeth,
-        lower_teeth=_drawn_teeth(width * _LOWER_TEETH, skin * 0.85, -1.0, look.white),
+        lower_teeth=_drawn_teeth(width * _LOWER_TEETH, skin * 0.85, -1.0, look.white, flat=look.drawn),
         width_px=width,
         down=down.astype(np.float32),
         look=look,
@@ -149,6 +151,11 @@ def _trial_sharpness(image: np.ndarray, landmarks: np.ndarray, kit: MouthKit, lo
     filled = np.zeros(image.shape[:2], np.uint8)
     cv2.fillPoly(filled, [np.round(polygon * 16).astype(np.int32)], (255,), cv2.LINE_8, shift=4)
     inside = cv2.erode(filled, np.ones((5, 5), np.uint8)) > 0
+    if look.drawn:  # a drawing: the sharpness of the ink outline's edges, as measured on the picture
+        line = np.zeros(image.shape[:2], np.uint8)
+        cv2.polylines(line, [np.round(polygon * 16).astype(np.int32)], True, (1,), 1, cv2.LINE_8, shift=4)
+        reach = 2 * int(np.ceil(look.ink_px)) + 3
+        inside = cv2.dilate(line, np.ones((reach, reach), np.uint8)) > 0
     rgb = frame.astype(np.float32)
     return sharpness(rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722, inside)
 
@@ -264,10 +271,12 @@ def _hang_from_lip(rgb: np.ndarray, alpha: np.ndarray, reach_px: float = 3.0) ->
             alpha[:first, col] = alpha[first, col]
 
 
-def _drawn_teeth(length_px: float, brightness: float, direction: float, white: np.ndarray) -> np.ndarray:
+def _drawn_teeth(
+    length_px: float, brightness: float, direction: float, white: np.ndarray, flat: bool = False
+) -> np.ndarray:
     """Teeth drawn in rectified mouth coordinates: (rows, 96, 4) RGBA. direction 1 = hanging from
     the upper lip, -1 = standing on the lower lip (only the shading differs); white: (3,) the
-    photo's colour balance (max 1)."""
+    photo's colour balance (max 1); flat: one tone, no shading (for a drawing)."""
     rows = max(2, int(np.ceil(length_px / _ROW_PX)) + 2)
     s = (np.arange(_TEXTURE_COLUMNS) + 0.5) / _TEXTURE_COLUMNS
     t = np.arange(rows)[:, None] * _ROW_PX
@@ -282,6 +291,8 @@ def _drawn_teeth(length_px: float, brightness: float, direction: float, white: n
         alpha = alpha * np.clip(1 - ((2 * s - 1) / 0.5) ** 2, 0, 1) * 0.85
     gaps = 1.0 - 0.25 * np.exp(-((frac * 7) ** 2)) - 0.25 * np.exp(-(((frac - 1.0) * 7) ** 2))
     shade = gaps * (1.0 - 0.55 * (2 * side) ** 2) * (0.82 + 0.18 * np.clip(t / max(length_px * 0.4, 1), 0, 1))
+    if flat:
+        shade = np.ones_like(shade)
     ivory = white * min(_TEETH_MAX, _TEETH_WHITE * brightness)
     rgb = ivory * shade[..., None] * (1.0 if direction > 0 else 0.85)
     return np.dstack([np.broadcast_to(rgb, (rows, _TEXTURE_COLUMNS, 3)), alpha]).astype(np.float32)
@@ -293,9 +304,11 @@ def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float
     upper, lower = target[kit.upper], target[kit.lower]
     widest = float(np.max(np.linalg.norm(lower - upper, axis=1)))
     if widest < 0.05:
+        if kit.look.drawn:
+            _ink_line(frame, kit, upper, lower, widest)
         return
     corners = np.vstack([upper, lower])
-    margin = 2 + int(np.ceil(3 * kit.look.blur_px))  # room for the patch's blur
+    margin = 2 + int(np.ceil(3 * kit.look.blur_px + kit.look.ink_px))  # room for the blur and ink
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - margin
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + margin + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
@@ -314,6 +327,33 @@ def paint_mouth(frame: np.ndarray, kit: MouthKit, target: np.ndarray, jaw: float
     box = frame[y0:y1, x0:x1].astype(np.float32)
     box = _over(box, kit.lip_rgb * 0.35, shadow)
     frame[y0:y1, x0:x1] = np.clip(_over(box, layer, alpha) + 0.5, 0, 255).astype(np.uint8)
+    if kit.look.drawn:
+        _ink_line(frame, kit, upper, lower, widest)
+
+
+def _ink_line(frame: np.ndarray, kit: MouthKit, upper: np.ndarray, lower: np.ndarray, widest: float) -> None:
+    """A drawing's mouth is an ink line: round the opening where the lips part (wider than a
+    line), along the seam between them where they meet, in the picture's ink colour and line
+    width, as soft as the picture (in place)."""
+    width = kit.look.ink_px
+    if widest > width:
+        outline, closed = np.vstack([upper, lower[::-1]]), True
+    else:
+        outline, closed = (upper + lower) / 2, False
+    margin = int(np.ceil(width + 3 * kit.look.blur_px)) + 2
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int) - margin
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + margin + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, frame.shape[1]), min(y1, frame.shape[0])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    points = np.round((outline - (x0, y0)) * 16).astype(np.int32)
+    cv2.polylines(mask, [points], closed, (255,), max(1, round(width)), cv2.LINE_AA, shift=4)
+    alpha = mask.astype(np.float32) / np.float32(255.0)
+    if kit.look.blur_px > 0.05:
+        alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), kit.look.blur_px), np.float32)
+    box = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(_over(box, kit.look.ink, alpha) + 0.5, 0, 255).astype(np.uint8)
 
 
 class _MouthCoords:
@@ -337,9 +377,10 @@ class _MouthCoords:
 def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     """(h, w, 3) float32 colour of the mouth's inside at every pixel of the box."""
     s, t_up, t_lo, gap = m.s, m.t_up, m.t_lo, m.gap
+    drawn = kit.look.drawn  # a drawing's mouth is flat colours: no depth, no corner shading
     # Cavity: lit near the lips, dark deep inside and towards the corners.
     depth = np.clip(np.minimum(t_up, t_lo) / np.maximum(gap / 2, 1.0), 0, 1)
-    lit = (1 - 0.75 * depth) * (1 - 0.6 * (2 * s - 1) ** 2)
+    lit = np.full_like(s, _FLAT_LIT) if drawn else (1 - 0.75 * depth) * (1 - 0.6 * (2 * s - 1) ** 2)
     colour = kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * (0.1 + 0.32 * lit[..., None])
     # Barely parted lips show a shadowed seam, not a black slit: the cavity's darkness (and the
     # teeth, below) come in as the gap grows, so a small jaw_open looks (and measures) small.
@@ -348,7 +389,7 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     mound = 0.4 * m.centre_gap * np.sqrt(np.clip(1 - ((s - 0.5) / 0.3) ** 2, 0, 1))
     tongue = np.clip((mound - t_lo) / 1.5, 0, 1) * smoothstep(m.centre_gap, 2.0, 7.0)
     # Lit at its front (near the lower lip), in shadow at its top / back.
-    shade = 0.72 - 0.35 * np.clip(t_lo / np.maximum(mound, 1), 0, 1)
+    shade = np.full_like(s, 0.6) if drawn else 0.72 - 0.35 * np.clip(t_lo / np.maximum(mound, 1), 0, 1)
     colour = _over(colour, kit.lip_rgb * _tint(_TONGUE_TINT, kit.look) * shade[..., None], tongue)
     # Lower teeth stand on the lower lip when the jaw is well open.
     lower_rgba = _sample(kit.lower_teeth, s, t_lo)
@@ -357,6 +398,8 @@ def _inside_colours(kit: MouthKit, m: _MouthCoords, jaw: float) -> np.ndarray:
     teeth_show = smoothstep(gap, *(f * kit.width_px for f in _TEETH_EMERGE))
     teeth_show = teeth_show * np.clip(_TEETH_MAX_GAP * gap - t_up + 0.5, 0, 1)
     colour = _over(colour, upper_rgba[..., :3], upper_rgba[..., 3] * teeth_show)
+    if drawn:
+        return colour
     corner = 1.0 - smoothstep(np.minimum(s, 1 - s), 0.0, _CORNER_SHADE)
     return _over(colour, kit.lip_rgb * _tint(_CAVITY_TINT, kit.look) * 0.45, corner)
 
