@@ -18,8 +18,9 @@ reports:
     and analysis cost nothing on top of encoding;
   - peak memory: the child's ru_maxrss (peak resident set size of the process: Python, numpy,
     mediapipe and the models included), read after the two runs and before (b) holds all
-    frames in memory; and the peak of the speech-analysis helper processes (VmHWM, summed; the
-    pages they share with the parent are counted in each, so this overstates them);
+    frames in memory; and of the speech-analysis helper processes, their peaks (VmHWM, summed;
+    the pages they share with the parent are counted in each, so this overstates them) and
+    their proportional set size (Pss) after the runs;
   - the engine's import time (`import talkies.pipeline`, before the clock starts).
 
 And once per invocation: `talkies --version`, median wall time of 7 runs in new interpreters.
@@ -119,18 +120,25 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KB on Linux
 
 
-def _helpers_peak_mb() -> float:
-    """Sum of VmHWM over this process's descendants (the speech-analysis helpers)."""
-    total, todo = 0.0, [os.getpid()]
+def _helpers_mb() -> tuple[float, float]:
+    """Over this process's descendants (the speech-analysis helpers): the sum of their peak
+    resident sizes (VmHWM, which counts the pages they share with this process in full), and
+    of their proportional set sizes now (Pss: a shared page split between its sharers)."""
+    peak = pss = 0.0
+    todo = [os.getpid()]
     while todo:
         pid = todo.pop()
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
                 todo.append(int(child))
-                status = Path(f"/proc/{child}/status").read_text()
-                kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), "0")
-                total += int(kb) / 1e3
-    return total
+                peak += _proc_kb(f"/proc/{child}/status", "VmHWM:") / 1e3
+                pss += _proc_kb(f"/proc/{child}/smaps_rollup", "Pss:") / 1e3
+    return peak, pss
+
+
+def _proc_kb(path: str, key: str) -> float:
+    lines = Path(path).read_text().splitlines()
+    return float(next((line.split()[1] for line in lines if line.startswith(key)), "0"))
 
 
 def _run_once(animate, options, image: str, audio: str, out: Path) -> tuple[float, float, dict, object]:
@@ -159,7 +167,7 @@ def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
     options = AnimateOptions(resolution=resolution, turbo_mode=turbo)
     wall, first_s, marks, result = _run_once(talkies.pipeline.animate, options, image, audio, out)
     warm_wall, warm_first_s, _, _ = _run_once(talkies.pipeline.animate, options, image, audio, out)
-    peak, helpers_peak = _peak_mb(), _helpers_peak_mb()
+    peak, (helpers_peak, helpers_pss) = _peak_mb(), _helpers_mb()
     names = [n for n in ("load", "analyse", "plan", "render") if n in marks]
     ends = [*(marks[n] for n in names[1:]), marks["wall"]]
     stage_s = {n: end - marks[n] for n, end in zip(names, ends, strict=True)}
@@ -190,6 +198,7 @@ def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
         "same_s": same_s,
         "peak_mb": peak,
         "helpers_peak_mb": helpers_peak,
+        "helpers_pss_mb": helpers_pss,
         "rss_import_mb": rss_import,
         "import_s": import_s,
     }
@@ -225,20 +234,22 @@ def _print_table(rows: list[dict]) -> None:
         turbo = "yes" if r["turbo"] else "no"
         first = f"{r['first_frame_s']:.2f}/{r['warm_first_frame_s']:.2f}"
         imported = f"{r['import_s']:.1f}s/{r['rss_import_mb']:.0f}MB"
+        helpers = f"{r['helpers_peak_mb']:.0f}/{r['helpers_pss_mb']:.0f}"
         print(
             f"{r['audio']:<22} {r['resolution']:<6} {r['size']:<10} {turbo:<5} {n:>6} {r['wall_s']:>6.2f} "
             f"{n / r['wall_s']:>7.1f} {n / r['warm_wall_s']:>8.1f} {first:>11} {n / r['same_s']:>7.1f} "
             f"{n / r['still_s']:>9.1f} {r['wall_s'] / r['same_s']:>5.2f} {r['peak_mb']:>7.0f} "
-            f"{r['helpers_peak_mb']:>10.0f} {imported:>9}  {stages}"
+            f"{helpers:>10} {imported:>9}  {stages}"
         )
     print(
         "\ne2e fps: frames / animate() wall time, the process's first call (cold).  warm fps: its second\n"
         "call.  1st frame s: call to the first frame handed to the encoder, cold/warm.  enc fps:\n"
         "encode_video alone on the same frames (decoded back from the output first).  still fps: on\n"
         "copies of the source frame.  ratio: animate() wall (cold) / encode-alone wall on the same\n"
-        "frames.  peak MB: ru_maxrss of the process after both calls.  helpers MB: VmHWM of the\n"
-        "speech helpers, summed (shared pages counted in each).  import: `import talkies.pipeline`\n"
-        "time and the resident size after it."
+        "frames.  peak MB: ru_maxrss of the process after both calls.  helpers MB: the speech\n"
+        "helpers' peak resident sizes summed (pages shared with the process counted in each) / their\n"
+        "proportional set size after the calls.  import: `import talkies.pipeline` time and the\n"
+        "resident size after it."
     )
 
 
