@@ -75,7 +75,7 @@ def animate(
     try:
         report(Progress("analyse", 0, 2, "analysing portrait"))
         rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
-        render.prepare(rig, turbo=options.turbo_mode)
+        puppet = render.prepare(rig, turbo=options.turbo_mode)
         analysing = f"{rig.faces_note}; analysing speech"
         report(Progress("analyse", 1, 2, analysing))
         tick = lambda share: report(Progress("analyse", 1, 2, analysing))  # noqa: E731
@@ -95,7 +95,7 @@ def animate(
     def on_frame(done: int) -> None:
         report(Progress("render", done, n_frames, f"rendering frame {done}/{n_frames}"))
 
-    frames = render.frames(rig, track, turbo=options.turbo_mode)
+    frames = render.frames_of(puppet, track)
     media.encode_video(frames, voice, output, options.fps, size, turbo=options.turbo_mode, on_frame=on_frame)
 
     return Result(

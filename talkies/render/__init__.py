@@ -18,23 +18,28 @@ from collections.abc import Iterator
 import numpy as np
 
 from talkies.render.frame import render_frame
-from talkies.render.puppet import close_silent_eyes, puppet_for
+from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["frames", "prepare"]
+__all__ = ["Puppet", "frames", "frames_of", "prepare"]
 
 
-def prepare(rig: PortraitRig, turbo: bool = False) -> None:
-    """Do the per-portrait work of `frames` now (it is kept for the rig): lets a caller run
-    it while something else is under way elsewhere."""
-    puppet_for(rig, turbo)
+def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
+    """The rig's per-portrait precomputation for `frames_of`, owned by the caller (not kept in
+    the renderer's cache of recent rigs): lets a caller build it while something else is under
+    way elsewhere, and free it when done."""
+    return build_puppet(rig, turbo)
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
     """Yield one (H, W, 3) uint8 RGB frame per track frame, each from the photo and that frame's
     curve values alone. Missing curves count as zeros; unknown names are ignored. `turbo` uses a
     coarser warp grid (faster, slightly softer head and torso motion)."""
-    puppet = puppet_for(rig, turbo)
+    yield from frames_of(puppet_for(rig, turbo), track)
+
+
+def frames_of(puppet: Puppet, track: MotionTrack) -> Iterator[np.ndarray]:
+    """`frames`, from a puppet made by `prepare`."""
     curves = {name: np.asarray(curve, np.float64) for name, curve in track.curves.items()}
     for i in range(track.n_frames):
         values = {name: float(curve[i]) for name, curve in curves.items()}
