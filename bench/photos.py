@@ -424,7 +424,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sdists", type=Path, default=Path("/tmp/sdists"), help="unpacked sdists/wheels")
     parser.add_argument("--resolution", nargs="+", default=["720p"], choices=["720p", "1080p"])
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of speech_short.wav")
-    parser.add_argument("--crf", type=int, help="override talkies.media.video.CRF for this run")
+    parser.add_argument("--crf", type=int, help="override the encoder's CRF for this run (photos, drawings)")
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per photo here")
     parser.add_argument("--only", nargs="+", help="photo names to run")
     parser.add_argument("--list", action="store_true", help="list the photos found and stop")
@@ -442,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{p.name:14} {p.kind:24} {p.image.shape[1]}x{p.image.shape[0]}")
         return 0
     if args.crf is not None:
-        video_module.CRF = args.crf  # a bench knob: the encoder reads the module constant
-    print(f"# crf {video_module.CRF}, {args.seconds:g} s of {SPEECH.name}")
+        video_module.CRF = video_module.CRF_DRAWING = args.crf  # a bench knob: read at each encode
+    crf = f"{video_module.CRF} (drawings {video_module.CRF_DRAWING})"
+    print(f"# crf {crf}, {args.seconds:g} s of {SPEECH.name}")
     if args.sheets:
         args.sheets.mkdir(parents=True, exist_ok=True)
     print_header()

@@ -96,7 +96,10 @@ def animate(
         report(Progress("render", done, n_frames, f"rendering frame {done}/{n_frames}"))
 
     frames = render.frames_of(puppet, track)
-    media.encode_video(frames, voice, output, options.fps, size, turbo=options.turbo_mode, on_frame=on_frame)
+    drawing = render.is_drawing(puppet)  # ink lines ring at a photo's quality: encoded finer
+    media.encode_video(
+        frames, voice, output, options.fps, size, turbo=options.turbo_mode, on_frame=on_frame, drawing=drawing
+    )
 
     return Result(
         path=Path(output),

@@ -21,7 +21,7 @@ from talkies.render.frame import render_frame
 from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["Puppet", "frames", "frames_of", "prepare"]
+__all__ = ["Puppet", "frames", "frames_of", "is_drawing", "prepare"]
 
 
 def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
@@ -29,6 +29,11 @@ def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
     the renderer's cache of recent rigs): lets a caller build it while something else is under
     way elsewhere, and free it when done."""
     return build_puppet(rig, turbo)
+
+
+def is_drawing(puppet: Puppet) -> bool:
+    """Whether the portrait is a drawing (ink over flat colour; render/look.py), not a photo."""
+    return puppet.mouth.look.drawn
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
