@@ -123,10 +123,11 @@ def _animate(args: argparse.Namespace) -> int:
     if motion_out is not None:
         motion_out.write_text(result.motion.to_json())
     size_mb = result.path.stat().st_size / 1e6
+    rate = result.n_frames / max(result.elapsed_s, 1e-9)
     print(
         f"wrote {result.path}: {result.duration_s:.2f} s, {result.width}x{result.height}, "
         f"{result.fps} fps ({result.n_frames} frames), {size_mb:.1f} MB, in {result.elapsed_s:.1f} s "
-        f"({result.n_frames / max(result.elapsed_s, 1e-9):.1f} frames/s)"
+        f"({rate:.1f} frames/s, the first after {result.first_frame_s:.1f} s)"
     )
     return EXIT_OK
 

@@ -39,6 +39,9 @@ class Result:
     n_frames: int
     motion: MotionTrack
     elapsed_s: float
+    # Seconds from the call to the first frame handed to the encoder (what a viewer of a
+    # stream would wait for).
+    first_frame_s: float = 0.0
 
 
 def animate(
@@ -92,7 +95,11 @@ def animate(
     motion.check_track(track, n_frames, options.fps)
 
     # 4. Render frame by frame straight into the encoder.
+    first_frame_at: list[float] = []
+
     def on_frame(done: int) -> None:
+        if not first_frame_at:
+            first_frame_at.append(time.monotonic())
         report(Progress("render", done, n_frames, f"rendering frame {done}/{n_frames}"))
 
     frames = render.frames_of(puppet, track)
@@ -110,4 +117,5 @@ def animate(
         n_frames=n_frames,
         motion=track,
         elapsed_s=time.monotonic() - started,
+        first_frame_s=first_frame_at[0] - started,
     )
