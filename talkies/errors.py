@@ -105,3 +105,11 @@ class Cancelled(TalkiesError):
 
 class EngineError(TalkiesError):
     """Something inside the engine failed that is not the caller's fault."""
+
+
+class LiveStreamError(InputError):
+    """Live mode: a message of the stream is unusable (not audio, too large, arriving faster
+    than real time, past the session's length). The session may go on without it."""
+
+    field = "audio"
+    error_type = "live_stream_error"

@@ -21,7 +21,7 @@ from talkies.render.frame import render_frame
 from talkies.render.puppet import close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["frames"]
+__all__ = ["frame_at", "frames"]
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
@@ -33,3 +33,11 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
     for i in range(track.n_frames):
         values = {name: float(curve[i]) for name, curve in curves.items()}
         yield close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink
+
+
+def frame_at(rig: PortraitRig, values: dict[str, float], turbo: bool = False) -> np.ndarray:
+    """One (H, W, 3) uint8 RGB frame from one frame's curve values (name -> value; missing
+    curves count as zeros), exactly as `frames` draws it: for callers whose curves arrive a few
+    frames at a time (live mode). The rig's puppet is built on first use and kept."""
+    puppet = puppet_for(rig, turbo)
+    return close_silent_eyes(puppet, render_frame(puppet, values), values)
