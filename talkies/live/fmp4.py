@@ -2,8 +2,10 @@
 
 Why these settings: a browser's MediaSource plays an init segment (ftyp + moov, no samples:
 `empty_moov`) followed by moof + mdat fragments whose offsets are relative to their own moof
-(`default_base_moof`). `frag_every_frame` closes a fragment before each new packet, so a frame
-leaves as soon as the next packet (its own audio, muxed just behind it) is written; x264's
+(`default_base_moof`). A fragment duration of 1 us closes a fragment before each new packet, so
+a frame leaves as soon as the next packet (its own audio, muxed just behind it) is written
+(`frag_every_frame` does the same but leaves one-packet audio fragments without a duration:
+players then read half of the voice); x264's
 `zerolatency` tune (no B-frames, no look-ahead, sliced threads) returns each frame's packet at
 once. The voice is resampled to 48 kHz so that its AAC packets (1024 samples) are 21 ms long.
 The muxer writes into memory; `take()` hands out the complete boxes written since last time.
@@ -17,7 +19,6 @@ from fractions import Fraction
 
 import av
 import numpy as np
-from av.audio.resampler import AudioResampler
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 
 AAC_RATE = 48_000
@@ -47,7 +48,7 @@ class FragmentMuxer:
             self._sink,
             mode="w",
             format="mp4",
-            options={"movflags": "empty_moov+default_base_moof+frag_every_frame", "flush_packets": "1"},
+            options={"movflags": "empty_moov+default_base_moof", "frag_duration": "1", "flush_packets": "1"},
         )
         video = self._container.add_stream("libx264", rate=Fraction(fps))
         video.width, video.height = size
@@ -62,7 +63,6 @@ class FragmentMuxer:
         self._video = video
         self._audio = self._container.add_stream("aac", rate=AAC_RATE, layout="mono")
         self._audio.bit_rate = 64_000
-        self._resampler = AudioResampler(format="fltp", layout="mono", rate=AAC_RATE)
         self._reformatter = VideoReformatter()
         self._rate, self._fps = rate, fps
         self._frames = self._samples = 0
@@ -89,14 +89,17 @@ class FragmentMuxer:
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[None, :], np.float32), "fltp", "mono")
         frame.sample_rate, frame.pts, frame.time_base = self._rate, self._samples, Fraction(1, self._rate)
         self._samples += samples.size
-        for resampled in self._resampler.resample(frame):
-            self._container.mux(self._audio.encode(resampled))
+        self._mux_audio(self._audio.encode(frame))  # PyAV's encoder resamples to AAC_RATE
+
+    def _mux_audio(self, packets) -> None:
+        for packet in packets:
+            if not packet.duration:  # one packet per fragment: the muxer cannot infer it
+                packet.duration = round(1024 / (AAC_RATE * packet.time_base))
+            self._container.mux(packet)
 
     def finish(self) -> None:
-        for resampled in self._resampler.resample(None):
-            self._container.mux(self._audio.encode(resampled))
         self._container.mux(self._video.encode(None))
-        self._container.mux(self._audio.encode(None))
+        self._mux_audio(self._audio.encode(None))
         self._container.close()
 
     def close(self) -> None:
