@@ -27,7 +27,7 @@ import numpy as np
 from av.audio.resampler import AudioResampler
 
 from talkies import face, media, motion, render
-from talkies.errors import LiveStreamError
+from talkies.errors import InputError, LiveStreamError
 from talkies.live.analysis import RATE, STEP_S, Analyser, SplicedSpeech, window_bounds
 from talkies.live.fmp4 import FragmentMuxer
 from talkies.options import AnimateOptions
@@ -165,6 +165,18 @@ class LiveSession:
         if len(data) % 2:
             raise LiveStreamError(f"PCM s16le audio comes in whole 2-byte samples; got {len(data)} bytes")
         self.feed(np.frombuffer(data, "<i2").astype(np.float32) / 32768.0)
+
+    def feed_encoded(self, data: bytes) -> None:
+        """A self-contained audio file or stream piece that PyAV decodes on its own (a WAV, an
+        MP3 run of frames, an Ogg or WebM file ...), at any rate: mixed to mono, resampled."""
+        try:
+            voice = media.load_audio(data)
+        except InputError as e:
+            raise LiveStreamError(f"an audio message did not decode: {e.message}") from e
+        x = voice.mono()
+        if voice.sample_rate != self.options.sample_rate:
+            x = _resample(x, voice.sample_rate, self.options.sample_rate)
+        self.feed(x)
 
     def feed(self, samples: np.ndarray) -> None:
         """(n,) float32 mono samples in [-1, 1] at options.sample_rate."""
@@ -382,6 +394,16 @@ def _faded(previous: MotionTrack | None, track: MotionTrack, start: int, end: in
                 name: (1 - w) * float(previous.get(name)[i]) + w * value for name, value in values.items()
             }
         yield values
+
+
+def _resample(x: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
+    resampler = AudioResampler(format="flt", layout="mono", rate=to_rate)
+    import av
+
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, :]), format="flt", layout="mono")
+    frame.sample_rate = rate
+    out = [f.to_ndarray().reshape(-1) for f in [*resampler.resample(frame), *resampler.resample(None)]]
+    return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
 def _portrait(image: str | bytes, mask: str | bytes | None, resolution: str) -> PortraitRig:
