@@ -18,6 +18,7 @@ liveliness); audio more than `max_ahead_s` ahead of the clock is refused.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,7 @@ LOOKAHEAD_S = 0.12  # of analysed audio beyond a frame's time before it is commi
 STALL_S = 0.3  # the caller may fall this far behind the clock before silence is inserted
 AUDIO_LEAD_S = 0.1  # voice muxed ahead of the last frame, so that frame's fragment leaves
 PROGRESS_S = 1.0
-_HOP_SAMPLES = 160  # windows end on the speech stage's 10 ms hops
+ENCODE_QUEUE = 4  # rendered frames waiting for the encoder
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,8 @@ class LiveSession:
         except Exception as e:  # reported to the caller; the session is over
             self._emit(Failed(f"{type(e).__name__}: {e}"))
         finally:
+            if loop.encoding.is_alive():
+                loop.stop_encoder()
             muxer.close()
 
     def _fill_stall(self, now: float) -> None:
@@ -278,6 +281,13 @@ class _Loop:
         self.previous: MotionTrack | None = None
         self.ready = False
         self.last_progress = time.monotonic()
+        self.encoder: queue.Queue[tuple[int, np.ndarray, int] | None] = queue.Queue(ENCODE_QUEUE)
+        self.encoding = threading.Thread(target=self._encode, name="talkies-live-encode", daemon=True)
+        self.encoding.start()
+
+    def stop_encoder(self) -> None:
+        self.encoder.put(None)
+        self.encoding.join()
 
     def run(self) -> None:
         s = self.s
@@ -306,10 +316,16 @@ class _Loop:
         self._finish(received)
 
     def _submit(self, received: int, ended: bool) -> bool:
+        """Send the next window when its audio is in. Windows end on a grid of STEP_S of the
+        audio (the last one where the audio ends); a window behind the stream takes every
+        whole step that is in, so the analysis catches up instead of falling further behind."""
         analysed = round(self.speech.end_s * RATE)
-        end = received if ended else received - received % _HOP_SAMPLES
-        if end - analysed < round(STEP_S * RATE) and not (ended and end > analysed):
-            return False
+        step = round(STEP_S * RATE)
+        end = analysed + (received - analysed) // step * step
+        if end <= analysed:
+            if not ended or received <= analysed:
+                return False
+            end = received
         start_s, _ = window_bounds(self.speech.end_s, end / RATE)
         start = round(start_s * RATE)
         self.s._analyser.submit(start / RATE, self.s._audio[start:end].copy())
@@ -331,15 +347,24 @@ class _Loop:
         self.committed = limit
 
     def _show(self, i: int, values: dict[str, float], received: int, final: bool) -> None:
-        s = self.s
-        self.muxer.add_frame(render.frame_at(s.rig, values, s.options.turbo_mode))
+        """Render frame i here; the encoder thread muxes it with the voice up to just past it."""
+        frame = render.frame_at(self.s.rig, values, self.s.options.turbo_mode)
         voice_end = min(received, round(((i + 1) / self.fps + AUDIO_LEAD_S) * RATE))
-        if voice_end > self.muxed:
-            self.muxer.add_audio(s._audio[self.muxed : voice_end])
-            self.muxed = voice_end
-        self._hand_out(i)
+        self.encoder.put((i, frame, voice_end))
+
+    def _encode(self) -> None:
+        """The encoder thread: x264 and the muxer run beside the next frame's render."""
+        while (item := self.encoder.get()) is not None:
+            i, frame, voice_end = item
+            self.muxer.add_frame(frame)
+            if voice_end > self.muxed:
+                self.muxer.add_audio(self.s._audio[self.muxed : voice_end])
+                self.muxed = voice_end
+            self._hand_out(i)
 
     def _hand_out(self, i: int) -> None:
+        """Emit what the muxer wrote (frame i's fragments) and the latency of the chunks that
+        frame shows."""
         s = self.s
         data = self.muxer.take()
         if not self.ready and self.muxer.init is not None:
@@ -349,18 +374,20 @@ class _Loop:
         now = time.monotonic()
         if data:
             s._emit(Media(data, i, i / self.fps, (i + 1) / self.fps))
+        shown = (i + 1) / self.fps
         with s._lock:
-            shown = (i + 1) / self.fps
             while s._arrivals and s._arrivals[0][0] / RATE <= shown:
                 s._latencies.append(now - s._arrivals.pop(0)[1])
+            received = s._received
         if now - self.last_progress >= PROGRESS_S:
             self.last_progress = now
             recent = s._latencies[-25:]
             median = 1000 * float(np.median(recent)) if recent else float("nan")
-            s._emit(Progress(s._received / RATE, (i + 1) / self.fps, median))
+            s._emit(Progress(received / RATE, shown, median))
 
     def _finish(self, received: int) -> None:
         s = self.s
+        self.stop_encoder()
         if self.committed == 0:
             s._emit(Done(0.0, 0, float("nan"), float("nan"), LOOKAHEAD_S, s._inserted / RATE))
             return
