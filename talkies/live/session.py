@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from av.audio.resampler import AudioResampler
@@ -111,6 +111,9 @@ class Done:
     latency_p95_ms: float
     lookahead_s: float
     inserted_silence_s: float
+    # Seconds spent, in all: waiting for the analysis of windows (submit to reply), planning,
+    # rendering, encoding and muxing (where the time went, for the bench).
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,8 @@ class _Loop:
         self.previous: MotionTrack | None = None
         self.ready = False
         self.last_progress = time.monotonic()
+        self.timings = {"analysis": 0.0, "plan": 0.0, "render": 0.0, "encode": 0.0}
+        self.submitted_at = 0.0
         self.encoder: queue.Queue[tuple[int, np.ndarray, int] | None] = queue.Queue(ENCODE_QUEUE)
         self.encoding = threading.Thread(target=self._encode, name="talkies-live-encode", daemon=True)
         self.encoding.start()
@@ -308,6 +313,7 @@ class _Loop:
             window = s._analyser.poll(0.05)
             if window is None:
                 continue
+            self.timings["analysis"] += time.monotonic() - self.submitted_at
             self.speech.add(window)
             with s._lock:  # the next window analyses while this one renders
                 if not s._analyser.busy:
@@ -329,6 +335,7 @@ class _Loop:
         start_s, _ = window_bounds(self.speech.end_s, end / RATE)
         start = round(start_s * RATE)
         self.s._analyser.submit(start / RATE, self.s._audio[start:end].copy())
+        self.submitted_at = time.monotonic()
         return True
 
     def _commit(self, speech: SpeechTrack, prompt: str, received: int, final: bool) -> None:
@@ -340,7 +347,9 @@ class _Loop:
             return
         options = replace(self.s.options, prompt=prompt).animate_options()
         n_frames = max(limit, frame_count(speech.duration_s, self.fps))
+        started = time.monotonic()
         track = motion.plan(speech, self.s.rig, n_frames, options)
+        self.timings["plan"] += time.monotonic() - started
         for i, values in enumerate(_faded(self.previous, track, self.committed, limit), self.committed):
             self._show(i, values, received, final)
         self.previous = track
@@ -348,7 +357,9 @@ class _Loop:
 
     def _show(self, i: int, values: dict[str, float], received: int, final: bool) -> None:
         """Render frame i here; the encoder thread muxes it with the voice up to just past it."""
+        started = time.monotonic()
         frame = render.frame_at(self.s.rig, values, self.s.options.turbo_mode)
+        self.timings["render"] += time.monotonic() - started
         voice_end = min(received, round(((i + 1) / self.fps + AUDIO_LEAD_S) * RATE))
         self.encoder.put((i, frame, voice_end))
 
@@ -356,10 +367,12 @@ class _Loop:
         """The encoder thread: x264 and the muxer run beside the next frame's render."""
         while (item := self.encoder.get()) is not None:
             i, frame, voice_end = item
+            started = time.monotonic()
             self.muxer.add_frame(frame)
             if voice_end > self.muxed:
                 self.muxer.add_audio(self.s._audio[self.muxed : voice_end])
                 self.muxed = voice_end
+            self.timings["encode"] += time.monotonic() - started
             self._hand_out(i)
 
     def _hand_out(self, i: int) -> None:
@@ -405,6 +418,7 @@ class _Loop:
                 latency_p95_ms=float(np.percentile(lat, 95)) if lat.size else float("nan"),
                 lookahead_s=LOOKAHEAD_S,
                 inserted_silence_s=s._inserted / RATE,
+                timings_s={k: round(v, 3) for k, v in self.timings.items()},
             )
         )
 

@@ -16,10 +16,12 @@ import contextlib
 import json
 import threading
 from dataclasses import asdict
+from importlib import resources
 from typing import Any
 
 import msgpack
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from talkies import live
@@ -91,6 +93,12 @@ def _route(endpoint_id: str):
 
 for _endpoint in ENDPOINTS.values():
     router.add_api_websocket_route(f"/{_endpoint.id}/realtime", _route(_endpoint.id))
+
+
+@router.get("/live", include_in_schema=False)
+def page() -> HTMLResponse:
+    """The live page: a photo, the microphone (or an audio file), the face talking back."""
+    return HTMLResponse(resources.files("talkies.service").joinpath("static/live/index.html").read_text())
 
 
 def _authorize(ws: WebSocket) -> None:
