@@ -18,10 +18,10 @@ from collections.abc import Iterator
 import numpy as np
 
 from talkies.render.frame import render_frame
-from talkies.render.puppet import close_silent_eyes, puppet_for
+from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["frame_at", "frames"]
+__all__ = ["Puppet", "frame_at", "frames", "prepare"]
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
@@ -35,9 +35,14 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
         yield close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink
 
 
-def frame_at(rig: PortraitRig, values: dict[str, float], turbo: bool = False) -> np.ndarray:
+def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
+    """The rig's per-image precomputation for `frame_at`, owned by the caller (not kept in the
+    renderer's cache of recent rigs: a live session frees it when it ends)."""
+    return build_puppet(rig, turbo)
+
+
+def frame_at(puppet: Puppet, values: dict[str, float]) -> np.ndarray:
     """One (H, W, 3) uint8 RGB frame from one frame's curve values (name -> value; missing
     curves count as zeros), exactly as `frames` draws it: for callers whose curves arrive a few
-    frames at a time (live mode). The rig's puppet is built on first use and kept."""
-    puppet = puppet_for(rig, turbo)
+    frames at a time (live mode)."""
     return close_silent_eyes(puppet, render_frame(puppet, values), values)
