@@ -113,3 +113,10 @@ class LiveStreamError(InputError):
 
     field = "audio"
     error_type = "live_stream_error"
+
+
+class LiveLimitError(LiveStreamError):
+    """Live mode: the stream went past a bound of the session (its length, or audio too far
+    ahead of real time); the session cannot go on."""
+
+    error_type = "live_limit_error"

@@ -30,7 +30,7 @@ import numpy as np
 from av.audio.resampler import AudioResampler
 
 from talkies import face, media, motion, render
-from talkies.errors import InputError, LiveStreamError
+from talkies.errors import InputError, LiveLimitError, LiveStreamError
 from talkies.live.analysis import RATE, STEP_S, Analyser, SplicedSpeech, window_bounds
 from talkies.live.fmp4 import FragmentMuxer
 from talkies.options import AnimateOptions
@@ -194,7 +194,7 @@ class LiveSession:
                 raise LiveStreamError("audio came after the end of the audio")
             end = self._received + x.size
             if end > round(self._limit_s * RATE):
-                raise LiveStreamError(
+                raise LiveLimitError(
                     f"live audio reached {end / RATE:.1f} s; a {self.options.resolution} session allows "
                     f"at most {self._limit_s:g} s",
                     field="audio",
@@ -203,7 +203,7 @@ class LiveSession:
                 self._origin = now - x.size / RATE
             ahead = end / RATE - (now - self._origin)
             if ahead > self.options.max_ahead_s:
-                raise LiveStreamError(
+                raise LiveLimitError(
                     f"audio arrives faster than real time: {ahead:.1f} s ahead of the clock; at most "
                     f"{self.options.max_ahead_s:g} s may be buffered",
                     field="audio",

@@ -101,13 +101,19 @@ def test_chunks_that_are_not_audio_get_errors_and_the_session_goes_on(
         ws.send(msgpack.packb({"volume": 11}))
         ws.send(b"\xc1 not msgpack")
         ws.send(msgpack.packb([1, 2, 3]))
-        errors = [receive(ws) for _ in range(6)]
-        stream(ws, pcm, 1.0)
+        ws.send(msgpack.packb({"prompt": "x" * 5000}))
+        errors = [receive(ws) for _ in range(7)]
+        stream(ws, pcm, 0.5)
+        ws.send(msgpack.packb({"prompt": "smiles warmly, nods"}))  # a new prompt mid-way is fine
+        stream(ws, pcm[16000:], 0.5)
         ws.send(msgpack.packb({"end": True}))
         done, _ = until(ws, "done")
     reasons = [(e["type"], e["error"], e["reason"]) for e in errors]
     assert all(kind == "x-fal-error" for kind, _, _ in reasons), reasons
-    assert [code for _, code, _ in reasons] == ["INVALID_AUDIO"] * 3 + ["INVALID_MESSAGE"] * 3
+    assert [code for _, code, _ in reasons] == ["INVALID_AUDIO"] * 3 + ["INVALID_MESSAGE"] * 3 + [
+        "INVALID_OPTION"
+    ]
+    assert "prompt is 5000 characters; at most 2000" in reasons[6][2]
     assert "did not decode" in reasons[0][2]
     assert "whole 2-byte samples; got 3 bytes" in reasons[1][2]
     assert "must be msgpack binary" in reasons[2][2]

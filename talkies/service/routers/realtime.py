@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from talkies import live
-from talkies.errors import InputError
+from talkies.errors import InputError, LiveLimitError, LiveStreamError
 from talkies.service import auth, inputs, sniff
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS
@@ -221,10 +221,13 @@ class _Session:
                 if "audio_file" in message:
                     data = _binary(message["audio_file"], "audio_file")
                     await run_in_threadpool(self.session.feed_encoded, data)
-            except InputError as e:
-                if "faster than real time" in e.message or "allows at most" in e.message:
-                    raise _Refused("AUDIO_LIMIT", e.message) from e
+            except LiveLimitError as e:
+                raise _Refused("AUDIO_LIMIT", e.message) from e
+            except LiveStreamError as e:
                 await self._error("INVALID_AUDIO", e.message)
+                continue
+            except InputError as e:  # a prompt too long
+                await self._error("INVALID_OPTION", f"{e.field}: {e.message}")
                 continue
             if message.get("end"):
                 self.session.finish()
@@ -296,7 +299,7 @@ class _Session:
 
 def _binary(value: Any, key: str) -> bytes:
     if not isinstance(value, bytes | bytearray | memoryview):
-        raise InputError(f"{key} must be msgpack binary (bin), got {type(value).__name__}", key)
+        raise LiveStreamError(f"{key} must be msgpack binary (bin), got {type(value).__name__}", key)
     return bytes(value)
 
 
