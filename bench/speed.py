@@ -1,24 +1,32 @@
 """How fast talkies makes a video, against the floor set by the encoder alone.
 
-For each resolution (and each audio clip given) a fresh child process runs `talkies.animate` on
-the sample portrait and reports:
+For each resolution, turbo setting and audio clip, a fresh child process loads the engine and
+runs `talkies.animate` on the sample portrait twice (cold: the first call of the process, which
+builds the recogniser and the face-mesh graphs; warm: the second, as in a server's worker), and
+reports:
 
   - end-to-end frames per second: frames / wall time of animate() (decode, analyse, plan,
-    render, encode, mux), and the wall time of each stage (from the progress reports);
+    render, encode, mux), cold and warm, and the wall time of each stage of the cold run (from
+    the progress reports);
+  - time to first frame: from the call to the first frame handed to the encoder (the first
+    "render" progress report), cold and warm;
   - the encoder floor, measured in the same process right after: `media.encode_video` with the
     same size, fps, preset and voice on (a) copies of the resized source frame (what a still
     video costs; x264 finds nothing changed, so this floor is low) and (b) the very frames the
     run produced, decoded back from its MP4 beforehand (the honest floor: same content);
-  - ratio = animate() wall time / encode-alone (b) wall time: 1.0 would mean rendering and
-    analysis cost nothing on top of encoding;
-  - peak memory: the child's ru_maxrss (peak resident set size, whole process: Python, numpy,
-    mediapipe and pocketsphinx models included), read after animate() and before (b) holds
-    all frames in memory; plus the resident size right after importing talkies, for scale.
+  - ratio = animate() wall time (cold) / encode-alone (b) wall time: 1.0 would mean rendering
+    and analysis cost nothing on top of encoding;
+  - peak memory: the child's ru_maxrss (peak resident set size of the process: Python, numpy,
+    mediapipe and the models included), read after the two runs and before (b) holds all
+    frames in memory; and the peak of the speech-analysis helper processes (VmHWM, summed; the
+    pages they share with the parent are counted in each, so this overstates them);
+  - the engine's import time (`import talkies.pipeline`, before the clock starts).
 
-A child per configuration keeps each peak its own. Usage:
+And once per invocation: `talkies --version`, median wall time of 7 runs in new interpreters.
 
     python bench/speed.py                       # 720p and 1080p on examples/speech.wav
-    python bench/speed.py --turbo               # the same with turbo_mode
+    python bench/speed.py --turbo both          # also with turbo_mode, and the speed-up
+    python bench/speed.py --long                # + the 30 s clip at 1080p and 60 s at 720p
     python bench/speed.py --audio examples/espeak_long.wav --resolution 720p
 """
 
@@ -26,37 +34,59 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SPEECH_30S = ROOT / "examples" / "speech_30s.wav"
 
 
 def main() -> int:
     args = _parse()
     if args.child:
-        print(json.dumps(_measure(args.resolution[0], args.turbo, args.image, args.audio[0])))
+        print(json.dumps(_measure(args.resolution[0], args.turbo == "on", args.image, args.audio[0])))
         return 0
-    rows = []
-    for audio in args.audio:
-        for resolution in args.resolution:
-            rows.append(_run_child(resolution, args.turbo, args.image, audio))
+    turbos = {"off": [False], "on": [True], "both": [False, True]}[args.turbo]
+    plan = [(audio, res, turbo) for audio in args.audio for res in args.resolution for turbo in turbos]
+    if args.long:
+        plan += [(str(SPEECH_30S), "1080p", False), (str(_clip_60s()), "720p", False)]
+    rows = [_run_child(res, turbo, args.image, audio) for audio, res, turbo in plan]
     _print_table(rows)
+    _print_turbo_speedups(rows)
+    version_ms = _version_wall_s() * 1000
+    print(f"\ntalkies --version: {version_ms:.0f} ms (median wall of 7 runs, each a new interpreter)")
     return 0
 
 
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--resolution", nargs="+", default=["720p", "1080p"], choices=["720p", "1080p"])
-    p.add_argument("--turbo", action="store_true")
+    p.add_argument("--turbo", choices=["off", "on", "both"], default="off")
+    p.add_argument("--long", action="store_true", help="also the 30 s clip at 1080p and a 60 s clip at 720p")
     p.add_argument("--image", default=str(ROOT / "examples" / "portrait.png"))
     p.add_argument("--audio", nargs="+", default=[str(ROOT / "examples" / "speech.wav")])
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
+
+
+def _clip_60s() -> Path:
+    """examples/speech_30s.wav twice over: 60 s of real speech (made once, in the temp dir)."""
+    path = Path(tempfile.gettempdir()) / "talkies-bench-speech_60s.wav"
+    if not path.exists():
+        with wave.open(str(SPEECH_30S)) as w:
+            params, frames = w.getparams(), w.readframes(w.getnframes())
+        n = 60 * params.framerate * params.sampwidth * params.nchannels
+        with wave.open(str(path), "wb") as out:
+            out.setparams(params)
+            out.writeframes((frames * 3)[:n])
+    return path
 
 
 def _run_child(resolution: str, turbo: bool, image: str, audio: str) -> dict:
@@ -71,7 +101,9 @@ def _run_child(resolution: str, turbo: bool, image: str, audio: str) -> dict:
         "--audio",
         audio,
     ]
-    done = subprocess.run(cmd + (["--turbo"] if turbo else []), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [*cmd, "--turbo", "on" if turbo else "off"], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         sys.exit(f"child failed ({resolution}, {audio}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -87,22 +119,50 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KB on Linux
 
 
+def _helpers_peak_mb() -> float:
+    """Sum of VmHWM over this process's descendants (the speech-analysis helpers)."""
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                todo.append(int(child))
+                status = Path(f"/proc/{child}/status").read_text()
+                kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")), "0")
+                total += int(kb) / 1e3
+    return total
+
+
+def _run_once(animate, options, image: str, audio: str, out: Path) -> tuple[float, float, dict, object]:
+    """(wall s, time to first frame s, stage start times, result) of one animate() call."""
+    marks: dict[str, float] = {}
+
+    def progress(p) -> None:
+        marks.setdefault(p.stage, time.perf_counter())
+
+    start = time.perf_counter()
+    result = animate(image, audio, options, output=out, progress=progress)
+    wall = time.perf_counter() - start
+    stage_at = {name: at - start for name, at in marks.items()}
+    return wall, stage_at.get("render", wall), {"start": start, "wall": wall, **stage_at}, result
+
+
 def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
-    import talkies
-    from talkies import media
+    t = time.perf_counter()
+    import talkies.pipeline
+
+    import_s = time.perf_counter() - t
+    from talkies import AnimateOptions, media
 
     rss_import = _rss_mb()
-    stages: dict[str, float] = {}
     out = Path(tempfile.mkdtemp()) / "bench.mp4"
-    options = talkies.AnimateOptions(resolution=resolution, turbo_mode=turbo)
-    start = time.perf_counter()
-    result = talkies.animate(
-        image, audio, options, output=out, progress=lambda p: stages.setdefault(p.stage, time.perf_counter())
-    )
-    wall = time.perf_counter() - start
-    peak = _peak_mb()
-    marks = [start, *stages.values(), start + wall]
-    stage_s = {name: marks[i + 2] - marks[i + 1] for i, name in enumerate(stages)}
+    options = AnimateOptions(resolution=resolution, turbo_mode=turbo)
+    wall, first_s, marks, result = _run_once(talkies.pipeline.animate, options, image, audio, out)
+    warm_wall, warm_first_s, _, _ = _run_once(talkies.pipeline.animate, options, image, audio, out)
+    peak, helpers_peak = _peak_mb(), _helpers_peak_mb()
+    names = [n for n in ("load", "analyse", "plan", "render") if n in marks]
+    ends = [*(marks[n] for n in names[1:]), marks["wall"]]
+    stage_s = {n: end - marks[n] for n, end in zip(names, ends, strict=True)}
 
     voice = media.load_audio(audio)
     size = (result.width, result.height)
@@ -122,11 +182,16 @@ def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
         "turbo": turbo,
         "frames": result.n_frames,
         "wall_s": wall,
+        "warm_wall_s": warm_wall,
+        "first_frame_s": first_s,
+        "warm_first_frame_s": warm_first_s,
         "stage_s": stage_s,
         "still_s": still_s,
         "same_s": same_s,
         "peak_mb": peak,
+        "helpers_peak_mb": helpers_peak,
         "rss_import_mb": rss_import,
+        "import_s": import_s,
     }
 
 
@@ -137,10 +202,20 @@ def _decode_frames(path: Path) -> list:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
+def _version_wall_s() -> float:
+    walls = []
+    for _ in range(7):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "talkies", "--version"], capture_output=True, check=True)
+        walls.append(time.perf_counter() - t)
+    return statistics.median(walls)
+
+
 def _print_table(rows: list[dict]) -> None:
     head = (
-        f"{'audio':<16} {'res':<6} {'size':<10} {'turbo':<5} {'frames':>6} {'e2e s':>7} {'e2e fps':>8} "
-        f"{'enc fps':>8} {'still fps':>9} {'ratio':>6} {'peak MB':>8} {'import MB':>9}  stages (s)"
+        f"{'audio':<22} {'res':<6} {'size':<10} {'turbo':<5} {'frames':>6} {'e2e s':>6} {'e2e fps':>7} "
+        f"{'warm fps':>8} {'1st frame s':>11} {'enc fps':>7} {'still fps':>9} {'ratio':>5} "
+        f"{'peak MB':>7} {'helpers MB':>10} {'import':>9}  stages (s, cold)"
     )
     print(head)
     print("-" * len(head))
@@ -148,17 +223,42 @@ def _print_table(rows: list[dict]) -> None:
         n = r["frames"]
         stages = " ".join(f"{k}={v:.2f}" for k, v in r["stage_s"].items())
         turbo = "yes" if r["turbo"] else "no"
+        first = f"{r['first_frame_s']:.2f}/{r['warm_first_frame_s']:.2f}"
+        imported = f"{r['import_s']:.1f}s/{r['rss_import_mb']:.0f}MB"
         print(
-            f"{r['audio']:<16} {r['resolution']:<6} {r['size']:<10} {turbo:<5} {n:>6} "
-            f"{r['wall_s']:>7.2f} {n / r['wall_s']:>8.1f} {n / r['same_s']:>8.1f} {n / r['still_s']:>9.1f} "
-            f"{r['wall_s'] / r['same_s']:>6.2f} {r['peak_mb']:>8.0f} {r['rss_import_mb']:>9.0f}  {stages}"
+            f"{r['audio']:<22} {r['resolution']:<6} {r['size']:<10} {turbo:<5} {n:>6} {r['wall_s']:>6.2f} "
+            f"{n / r['wall_s']:>7.1f} {n / r['warm_wall_s']:>8.1f} {first:>11} {n / r['same_s']:>7.1f} "
+            f"{n / r['still_s']:>9.1f} {r['wall_s'] / r['same_s']:>5.2f} {r['peak_mb']:>7.0f} "
+            f"{r['helpers_peak_mb']:>10.0f} {imported:>9}  {stages}"
         )
     print(
-        "\ne2e fps: frames / animate() wall time.  enc fps: encode_video alone on the same frames (decoded\n"
-        "back from the output first).  still fps: encode_video alone on copies of the source frame.\n"
-        "ratio: animate() wall / encode-alone wall on the same frames.  peak MB: ru_maxrss of the run's\n"
-        "process after animate().  import MB: resident size right after `import talkies`."
+        "\ne2e fps: frames / animate() wall time, the process's first call (cold).  warm fps: its second\n"
+        "call.  1st frame s: call to the first frame handed to the encoder, cold/warm.  enc fps:\n"
+        "encode_video alone on the same frames (decoded back from the output first).  still fps: on\n"
+        "copies of the source frame.  ratio: animate() wall (cold) / encode-alone wall on the same\n"
+        "frames.  peak MB: ru_maxrss of the process after both calls.  helpers MB: VmHWM of the\n"
+        "speech helpers, summed (shared pages counted in each).  import: `import talkies.pipeline`\n"
+        "time and the resident size after it."
     )
+
+
+def _print_turbo_speedups(rows: list[dict]) -> None:
+    for r in rows:
+        if not r["turbo"]:
+            continue
+        base = next(
+            (
+                b
+                for b in rows
+                if not b["turbo"] and (b["audio"], b["resolution"]) == (r["audio"], r["resolution"])
+            ),
+            None,
+        )
+        if base is not None:
+            print(
+                f"turbo speed-up {r['audio']} {r['resolution']}: {base['wall_s'] / r['wall_s']:.2f}x cold, "
+                f"{base['warm_wall_s'] / r['warm_wall_s']:.2f}x warm"
+            )
 
 
 if __name__ == "__main__":

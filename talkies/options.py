@@ -35,6 +35,9 @@ class AnimateOptions:
     max_audio_s: float | None = None
     # Curves to render instead of planning them from the audio (edited or scripted motion).
     motion: MotionTrack | None = None
+    # Analyse the speech in a helper process beside the portrait (the same video either way;
+    # False runs every stage in the calling thread).
+    concurrent: bool = True
 
     def validate(self) -> None:
         """Raise InvalidOptionError naming the first bad value and what is allowed."""

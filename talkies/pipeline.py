@@ -69,12 +69,20 @@ def animate(
     size = media.output_size(picture.shape[1], picture.shape[0], options.resolution)
     n_frames = frame_count(voice.duration_s, options.fps)
 
-    # 2. Analyse the portrait (once) and the speech.
-    report(Progress("analyse", 0, 2, "analysing portrait"))
-    rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
-    analysing = f"{rig.faces_note}; analysing speech"
-    report(Progress("analyse", 1, 2, analysing))
-    speech = audio.analyze_speech(voice, lambda share: report(Progress("analyse", 1, 2, analysing)))
+    # 2. Analyse the speech (in a helper process, on the other core) while this process
+    #    analyses the portrait and builds what the renderer needs of it.
+    pending = audio.analyse_in_background(voice) if options.concurrent else None
+    try:
+        report(Progress("analyse", 0, 2, "analysing portrait"))
+        rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
+        render.prepare(rig, turbo=options.turbo_mode)
+        analysing = f"{rig.faces_note}; analysing speech"
+        report(Progress("analyse", 1, 2, analysing))
+        tick = lambda share: report(Progress("analyse", 1, 2, analysing))  # noqa: E731
+        speech = pending.result(tick) if pending else audio.analyze_speech(voice, tick)
+    finally:
+        if pending:
+            pending.abandon()
     report(Progress("analyse", 2, 2, f"speech analysed: {speech.describe()}"))
 
     # 3. Plan per-frame motion curves (or take the caller's).

@@ -15,7 +15,7 @@ import pytest
 
 from talkies.live.analysis import SplicedSpeech, Window
 from talkies.live.fmp4 import FragmentMuxer
-from talkies.tracks import Phone, SpeechTrack
+from talkies.tracks import Phone, SpeechTrack, frame_count
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -95,7 +95,7 @@ def test_silence_and_a_stalled_stream_keep_the_face_alive(tmp_path: Path) -> Non
         session.close()
     assert not session.running
     assert done.inserted_silence_s >= 1.0  # the stall became silence on the clock ...
-    assert done.frames == round((2.0 + done.inserted_silence_s) * 25)  # ... and frames went on
+    assert done.frames == frame_count(2.0 + done.inserted_silence_s, 25)  # ... and frames went on
     path = tmp_path / "silence.mp4"
     path.write_bytes(stream)
     with av.open(str(path)) as c:

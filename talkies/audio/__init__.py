@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from talkies.audio.background import analyse_in_background
 from talkies.audio.formants import mouth_curves
 from talkies.audio.frames import (
     HOP_S,
@@ -31,11 +32,11 @@ from talkies.audio.frames import (
 )
 from talkies.audio.noise import DENOISE_BELOW_DB, measure_noise, suppress_noise
 from talkies.audio.pitch import pitch_and_voicing
-from talkies.audio.recognize import recognise
+from talkies.audio.recognize import Aside, recognise
 from talkies.audio.singing import held_notes, is_sung
 from talkies.tracks import Audio, Phone, SpeechTrack
 
-__all__ = ["analyze_speech"]
+__all__ = ["analyse_in_background", "analyze_speech"]
 
 # Frames more than this far below the clip's loud speech count as unvoiced whatever their
 # periodicity (hum, a faint background voice).
@@ -44,7 +45,9 @@ _QUIET_REFERENCE = 10 ** (-35 / 10)  # loud speech quieter than this is raised .
 _RAISED_REFERENCE = 10 ** (-25 / 10)  # ... to this, for the recogniser
 
 
-def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) -> SpeechTrack:
+def analyze_speech(
+    voice: Audio, tick: Callable[[float], None] | None = None, aside: Aside | None = None
+) -> SpeechTrack:
     """Phones and envelopes of the voice, at any sample rate and channel count.
 
     Envelopes are (n,) float32 every HOP_S = 10 ms, n = ceil(duration_s / HOP_S). Phones tile
@@ -55,7 +58,9 @@ def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) ->
     the work done (0..1) at least about once a second of CPU; it may raise (a cancel) to stop.
     Takes about 0.4 s of CPU per second of voice (nearly all of it pocketsphinx; silence is
     not decoded), plus ~0.6 s once per process to load the recogniser. Deterministic: the same
-    audio gives the same track.
+    audio gives the same track. With `aside` (a second recogniser in another process,
+    background.py) about half of the decoding runs there at the same time; the track is
+    the same.
     """
     report = tick or (lambda share: None)
     x16 = mono_16k(voice)
@@ -77,7 +82,7 @@ def analyze_speech(voice: Audio, tick: Callable[[float], None] | None = None) ->
     notes = held_notes(pitch_hz, voicing, speech)
     report(0.15)
     heard = x16 * _recogniser_gain(x16, ref)
-    phones = recognise(heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share))
+    phones = recognise(heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside)
     if floor.noisy:
         phones = _discount(phones, floor.snr_db)
     return SpeechTrack(

@@ -20,7 +20,9 @@ came before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -32,31 +34,96 @@ from talkies.tracks import Phone
 _MAX_CHUNK_HOPS = 1000  # 10 s
 _JOIN_PAUSE_HOPS = 60  # speech runs closer than 600 ms are one utterance
 _PAD_HOPS = 30  # decoded with up to 300 ms of the silence around them
+# The phone loop's share of a chunk's decoding time (the word decode and the two alignment
+# passes take the rest): 0.27 of 1.5 s on examples/speech.wav.
+_LOOP_SHARE = 0.2
 # Phones only the phone loop found: their viseme class was right on 55-75% of frames.
 _LOOP_CONFIDENCE = 0.5
 _LOOP_SILENCE_CONFIDENCE = 0.7
 _GAP_CONFIDENCE = 0.9  # time outside every chunk: no voice activity at all
 
 
+@dataclass(frozen=True)
+class Task:
+    """Decoder passes for another process (`Aside`): "chunk", every pass of one utterance (its
+    phones, as `recognise` would find them), or "loop", its phone loop only."""
+
+    kind: str
+    pcm: bytes
+    active: np.ndarray
+
+
+class Aside(Protocol):
+    """A second recogniser in another process (background.py), which takes some of the
+    decoder passes: pocketsphinx holds the GIL, so passes run side by side only in processes."""
+
+    def submit(self, tasks: list[Task]) -> None:
+        """Start the tasks (in order); returns at once."""
+
+    def collect(self) -> Iterator[tuple[int, list[Seg]]]:
+        """(index into the submitted tasks, its result) for each task, as each is done."""
+
+
+def run_task(rec: Recogniser, task: Task) -> list[Seg]:
+    """What `Task` asks for, on this process's recogniser."""
+    with rec.lock:
+        if task.kind == "loop":
+            return _loop(rec, task.pcm, task.active.shape[0])
+        return _chunk_phones(rec, task.pcm, task.active, lambda share: None)
+
+
 def recognise(
-    x16: np.ndarray, speech: np.ndarray, duration_s: float, tick: Callable[[float], None] | None = None
+    x16: np.ndarray,
+    speech: np.ndarray,
+    duration_s: float,
+    tick: Callable[[float], None] | None = None,
+    aside: Aside | None = None,
 ) -> tuple[Phone, ...]:
     """English phones of the (n,) float32 16 kHz signal, given its (n_hops,) bool voice
     activity. The phones tile [0, duration_s], "SIL" between speech; empty when nothing but
     silence was recognised. pocketsphinx frames are 10 ms, the same as our hops. `tick`, if
     given, is called with the share of the work done (0..1) after every decoder pass (each
-    takes well under a second): it may raise to stop the analysis."""
+    takes well under a second): it may raise to stop the analysis. With `aside`, about half
+    of the decoding runs there (`_share_out`), at the same time; the phones are the same."""
     rec = recogniser()
     per_hop = round(RATE_ASR * HOP_S)
     bounds = chunk_bounds(speech)
-    total = max(1, sum(e - s for s, e in bounds))
-    segs, done = [], 0
-    for start, end in bounds:
+    pcms = [to_pcm(x16[start * per_hop : end * per_hop]) for start, end in bounds]
+    actives = [speech[start:end] for start, end in bounds]
+    chunks_aside, loops_aside = _share_out([end - start for start, end in bounds]) if aside else ((), ())
+    tasks = [Task("chunk", pcms[i], actives[i]) for i in chunks_aside]
+    tasks += [Task("loop", pcms[i], actives[i]) for i in loops_aside]
+    if aside is not None and tasks:
+        aside.submit(tasks)
+    total = max(1, sum(end - start for start, end in bounds))
+    done = 0
+    found: dict[int, list[Seg]] = {}
+    aligned: dict[int, list[Seg] | None] = {}
+    for i, (start, end) in enumerate(bounds):
+        if i in chunks_aside:
+            continue
         report = _share_reporter(tick, done, end - start, total)
         with rec.lock:
-            chunk = _recognise_chunk(rec, x16[start * per_hop : end * per_hop], speech[start:end], report)
-        segs += [Seg(s.label, start + s.start, start + s.end, s.confidence) for s in chunk]
+            if i in loops_aside:
+                aligned[i] = _aligned(rec, pcms[i], actives[i].shape[0], report)
+            else:
+                found[i] = _chunk_phones(rec, pcms[i], actives[i], report)
         done += end - start
+    if aside is not None and tasks:
+        for k, result in aside.collect():
+            i = (list(chunks_aside) + list(loops_aside))[k]
+            if tasks[k].kind == "loop":
+                found[i] = _combined(aligned[i], result, actives[i])
+            else:
+                found[i] = result
+                done += bounds[i][1] - bounds[i][0]
+            if tick is not None:
+                tick(min(done, total) / total)
+    segs = [
+        Seg(s.label, bounds[i][0] + s.start, bounds[i][0] + s.end, s.confidence)
+        for i in sorted(found)
+        for s in found[i]
+    ]
     if all(s.label == phoneset.SILENCE for s in segs):
         return ()
     tiled = _merge_silences(_tile(segs, speech.shape[0]))
@@ -64,6 +131,25 @@ def recognise(
     last = phones[-1]
     phones[-1] = Phone(last.label, last.start_s, max(duration_s, last.start_s), last.confidence)
     return tuple(phones)
+
+
+def _share_out(lengths: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Which chunks the other process decodes whole, and of which of the rest it runs the
+    phone loop: whole chunks go to the less loaded side, longest first; then the loops of
+    this side's chunks move over while that narrows the gap. One chunk: its loop (about a
+    fifth of its decoding time) goes aside, the word decode and the alignment stay."""
+    load = [0.0, 0.0]
+    side: dict[int, int] = {}
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        side[i] = 0 if load[0] <= load[1] else 1
+        load[side[i]] += lengths[i]
+    loops = []
+    for i in sorted(i for i in side if side[i] == 0):
+        move = _LOOP_SHARE * lengths[i]
+        if load[1] + move <= load[0] - move:
+            loops.append(i)
+            load[0], load[1] = load[0] - move, load[1] + move
+    return tuple(sorted(i for i in side if side[i] == 1)), tuple(loops)
 
 
 def _share_reporter(
@@ -116,22 +202,35 @@ def _split_long(speech: np.ndarray, start: int, end: int) -> list[tuple[int, int
     return _split_long(speech, start, cut) + _split_long(speech, cut, end)
 
 
-def _recognise_chunk(
-    rec: Recogniser, x16: np.ndarray, active: np.ndarray, tick: Callable[[float], None]
+def _chunk_phones(
+    rec: Recogniser, pcm: bytes, active: np.ndarray, tick: Callable[[float], None]
 ) -> list[Seg]:
     """Phones of one chunk, frames relative to it and clipped to its length; `tick` gets the
     chunk's share done after each decoder pass."""
-    pcm = to_pcm(x16)
+    aligned = _aligned(rec, pcm, active.shape[0], tick)
+    loop = _loop(rec, pcm, active.shape[0])
+    tick(1.0)
+    return _combined(aligned, loop, active)
+
+
+def _aligned(rec: Recogniser, pcm: bytes, n: int, tick: Callable[[float], None]) -> list[Seg] | None:
+    """The recognised words' aligned phones (clipped to n frames); None where none aligned."""
     words = rec.words(pcm)
     tick(0.5)
     aligned = rec.align(pcm, words) if words else None
     tick(0.8)
-    n = active.shape[0]
-    clip = [Seg(s.label, s.start, min(s.end, n), s.confidence, s.fit) for s in (aligned or [])]
-    loop = [Seg(s.label, s.start, min(s.end, n)) for s in rec.phone_loop(pcm)]
-    tick(1.0)
-    segs = _combine(clip if aligned is not None else None, [s for s in loop if s.end > s.start], active)
-    return [s for s in segs if s.end > s.start]
+    if aligned is None:
+        return None
+    return [Seg(s.label, s.start, min(s.end, n), s.confidence, s.fit) for s in aligned]
+
+
+def _loop(rec: Recogniser, pcm: bytes, n: int) -> list[Seg]:
+    clipped = [Seg(s.label, s.start, min(s.end, n)) for s in rec.phone_loop(pcm)]
+    return [s for s in clipped if s.end > s.start]
+
+
+def _combined(aligned: list[Seg] | None, loop: list[Seg], active: np.ndarray) -> list[Seg]:
+    return [s for s in _combine(aligned, loop, active) if s.end > s.start]
 
 
 def _combine(aligned: list[Seg] | None, loop: list[Seg], active: np.ndarray) -> list[Seg]:

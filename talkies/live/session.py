@@ -144,7 +144,7 @@ class LiveSession:
         self._analyser = Analyser()
         try:
             self.rig = _portrait(image, mask, options.resolution)
-            self._puppet = render.prepare(self.rig, options.turbo_mode)  # freed with the session
+            self._puppet = render.new_puppet(self.rig, options.turbo_mode)  # freed with the session
             self._analyser.wait_ready()
         except BaseException:
             self._analyser.close()

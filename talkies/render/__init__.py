@@ -21,7 +21,13 @@ from talkies.render.frame import render_frame
 from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["Puppet", "frame_at", "frames", "prepare"]
+__all__ = ["Puppet", "frame_at", "frames", "new_puppet", "prepare"]
+
+
+def prepare(rig: PortraitRig, turbo: bool = False) -> None:
+    """Do the per-portrait work of `frames` now (it is kept for the rig): lets a caller run
+    it while something else is under way elsewhere."""
+    puppet_for(rig, turbo)
 
 
 def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterator[np.ndarray]:
@@ -35,9 +41,9 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
         yield close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink
 
 
-def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
+def new_puppet(rig: PortraitRig, turbo: bool = False) -> Puppet:
     """The rig's per-image precomputation for `frame_at`, owned by the caller (not kept in the
-    renderer's cache of recent rigs: a live session frees it when it ends)."""
+    renderer's cache of recent rigs as `prepare`'s is: a live session frees it when it ends)."""
     return build_puppet(rig, turbo)
 
 

@@ -82,3 +82,12 @@ def body_displacement(
     dx = (sway_px * height / 1080.0) * sway_w
     dy = (-_BREATH_RISE * height * breath) * breath_w
     return np.stack([dx, dy], axis=-1).astype(np.float32)
+
+
+def subtract_body_displacement(
+    points: np.ndarray, sway_px: float, breath: float, height: int, sway_w: np.ndarray, breath_w: np.ndarray
+) -> None:
+    """points -= body_displacement(...), in place on (..., 2) float32 points: the same numbers
+    without the (..., 2) temporaries (this runs on every grid point of the frame)."""
+    points[..., 0] -= np.float32(sway_px * height / 1080.0) * sway_w
+    points[..., 1] -= np.float32(-_BREATH_RISE * height * breath) * breath_w

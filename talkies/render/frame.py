@@ -144,10 +144,9 @@ def backward_map(p: Puppet, values: dict[str, float]):
     height, width = p.image.shape[:2]
     target = target_positions(p, values, height)
     affines, drawable = triangle_affines(target, p.source, p.triangles)
-    bounds = source_bounds(p.source, p.triangles)
     opening = p.opening_tris
     affines[opening], drawable[opening] = triangle_affines(target, p.opening_source, p.triangles[opening])
-    bounds[opening] = source_bounds(p.opening_source, p.triangles[opening])
+    bounds = _source_bounds(p)
     field = _moving_field(p, values, width, height)
     source = _outside_source(p, field, values)
     rows, cols = field.grid.window(p.head.grid)
@@ -158,6 +157,16 @@ def backward_map(p: Puppet, values: dict[str, float]):
         head = source[rows, cols]
         head[...] = still + p.head_pin[..., None] * (head - still)
     return target, affines, bounds, drawable, field, source
+
+
+def _source_bounds(p: Puppet) -> np.ndarray:
+    """Per triangle the box its pixels may read (warp.source_bounds): the same every frame."""
+    if "bounds" not in p.cache:
+        bounds = source_bounds(p.source, p.triangles)
+        bounds[p.opening_tris] = source_bounds(p.opening_source, p.triangles[p.opening_tris])
+        bounds.setflags(write=False)
+        p.cache["bounds"] = bounds
+    return p.cache["bounds"]
 
 
 def _moving_field(p: Puppet, values: dict[str, float], width: int, height: int) -> Field:
@@ -178,7 +187,7 @@ def _outside_source(p: Puppet, field: Field, values: dict[str, float]) -> np.nda
     source = field.points.copy()
     height = p.image.shape[0]
     if sway or breath:
-        source -= body.body_displacement(sway, breath, height, field.body[..., 0], field.body[..., 1])
+        body.subtract_body_displacement(source, sway, breath, height, field.body[..., 0], field.body[..., 1])
     if zoom:
         source += (p.face_centre - field.points) * (zoom / (1 + zoom))
     return source
@@ -202,9 +211,8 @@ def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines
     grid = Grid.covering(box, 1.0 / _SUPERSAMPLE)
     ids = rasterize(grid, target, triangles, tris)
     # Where the patch's triangles do not reach, read where the coarse map says.
-    gx, gy = grid.points()
-    at = coarse.to_grid(np.dstack([gx, gy]))
-    fine = cv2.remap(source, at[..., 0], at[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    at_x, at_y = coarse.grid_coordinates(grid)
+    fine = cv2.remap(source, at_x, at_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     covered = sample_affines(grid, ids, affines, fine, bounds)
     if not covered.any():
         return
