@@ -69,6 +69,11 @@ def joined_clips(seconds: float, path: Path) -> str:
     return " ".join(words)
 
 
+def _cpu_s() -> dict[str, float]:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"engine": own.ru_utime + own.ru_stime, "analysis": children.ru_utime + children.ru_stime}
+
+
 def backlog_at(rec, fps: int, at_s: float) -> float:
     """Frames of audio fed by `at_s` (seconds after the first chunk) minus frames shown by then."""
     t0 = rec.fed[0][1]
@@ -94,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     transcript = joined_clips(args.seconds, audio)
     options = live.LiveOptions(resolution=args.resolution, turbo_mode=args.turbo, max_s=args.seconds + 1)
     load_before = os.getloadavg()
+    cpu_before = _cpu_s()
     output = args.out / f"live_{args.resolution}.mp4"
     portrait = str(ROOT / "examples" / "portrait.png")
     rec = live.record_file(portrait, audio, options, output, args.chunk_ms / 1000)
     load_after = os.getloadavg()
+    cpu = {k: round(v - cpu_before[k], 2) for k, v in _cpu_s().items()}
     fps, d = options.fps, rec.done
     t0, t_fed = rec.fed[0][1], rec.fed[-1][1]
     streaming_s = t_fed - t0
@@ -125,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "analysis_child_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "timings_s": d.timings_s,
+        # CPU seconds per second of audio (this process: render, encode, plan; the analysis
+        # child, counted once it has exited): what the load average does not move much. Above
+        # the core count, real time is out of reach on that many idle cores.
+        "cpu_s_per_audio_s": {k: round(v / rec.audio_in_s, 3) for k, v in cpu.items()},
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "cpus": os.cpu_count(),
         "video": str(output),
