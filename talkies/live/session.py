@@ -265,7 +265,8 @@ class LiveSession:
             muxer.close()
 
     def _fill_stall(self, now: float) -> None:
-        """Insert silence up to STALL_S behind the clock (caller holds the lock)."""
+        """Insert silence up to STALL_S behind the clock (caller holds the lock); at the
+        session's length limit the audio has ended."""
         if self._origin is None or self._ended:
             return
         behind = round((now - self._origin - STALL_S) * RATE)
@@ -275,6 +276,7 @@ class LiveSession:
             self._audio[self._received : end] = 0.0
             self._inserted += end - self._received
             self._received = end
+            self._ended = end == limit  # a caller silent to the session's end: it is over
 
 
 class _Loop:

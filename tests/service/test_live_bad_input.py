@@ -233,3 +233,16 @@ def test_a_client_that_disconnects_mid_session_has_its_resources_released(
     assert during[1] == before[1] + 1  # the session's analysis process ...
     assert after[:2] == before[:2]  # ... and its threads are gone
     assert after[2] < before[2] + 60_000, f"RSS grew from {before[2]} to {after[2]} kB over 3 sessions"
+
+
+@pytest.mark.slow
+def test_a_client_that_goes_quiet_gets_idle_frames_until_the_session_limit(
+    live: Server, image_url: str, pcm: bytes
+):
+    with open_session(live, image_url) as ws:
+        stream(ws, pcm, 0.2)  # then nothing: the stream stalls, the face goes on
+        done, errors = until(ws, "done", timeout_s=60)
+        rest = drain(ws)
+    assert errors == [] and rest == []
+    assert done["frames"] == 75 and done["inserted_silence_s"] == pytest.approx(2.8, abs=0.01)
+    assert ws.close_code == 1000

@@ -34,6 +34,7 @@ from talkies.service.errors import Unauthorized
 router = APIRouter(tags=["realtime"])
 _START_KEYS = {"image_url", "mask_url", "prompt", "resolution", "seed", "turbo_mode", "sample_rate"}
 _STREAM_KEYS = {"audio", "audio_file", "prompt", "end"}
+START_TIMEOUT_S = 30.0  # a connection that sends no start message gives its slot back
 _CLOSE_NORMAL, _CLOSE_POLICY, _CLOSE_TOO_BIG, _CLOSE_ERROR, _CLOSE_LATER = 1000, 1008, 1009, 1011, 1013
 
 
@@ -124,7 +125,10 @@ class _Session:
         self.dropping: asyncio.Future | None = None
 
     async def run(self) -> None:
-        start = await self._receive(first=True) or {}
+        try:
+            start = await asyncio.wait_for(self._receive(first=True), START_TIMEOUT_S) or {}
+        except TimeoutError as e:
+            raise _Refused("NO_START", f"no start message came in {START_TIMEOUT_S:g} s") from e
         unknown = set(start) - _START_KEYS
         if "image_url" not in start or unknown:
             raise _Refused(
