@@ -122,3 +122,25 @@ def test_without_a_key_the_realtime_endpoint_refuses(live_server: Server, pki: P
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["error"] == "UNAUTHORIZED" and "API key" in out["reason"]
+
+
+def test_the_realtime_token_of_tokens_opens_the_websocket_in_the_query(live_server: Server, pki: Pki) -> None:
+    """What `realtime(app)` with use_jwt=True and the browser page do: a token from /tokens/
+    in `fal_jwt_token` (browsers cannot send headers on a WebSocket)."""
+    import ssl
+
+    import msgpack
+    from websockets.sync.client import connect
+
+    with live_server.client(headers={"Authorization": "Key test-key"}) as c:
+        token = c.post("/tokens/", json={}).json()
+    context = ssl.create_default_context(cafile=str(pki.ca))
+    answers = {}
+    for name, value in (("token", token), ("forged", token[:-4] + "AAAA")):
+        url = f"wss://{live_server.host}/{V15}/realtime?fal_jwt_token={value}"
+        with connect(url, ssl=context) as ws:
+            ws.send(msgpack.packb({"image_url": "data:image/png;base64,bm90IGFuIGltYWdl"}))
+            answers[name] = json.loads(ws.recv(timeout=30))
+    assert answers["forged"]["error"] == "UNAUTHORIZED"
+    assert answers["token"]["error"] == "InvalidImageError"  # past the door: the image is refused
+    assert answers["token"]["reason"].startswith("image_url: ")
