@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_animate(commands)
+    _add_live(commands)
     _add_service_commands(commands)
     return parser
 
@@ -85,6 +86,25 @@ def _add_animate(commands: argparse._SubParsersAction) -> None:
 
 _ANIMATE_HELP = """Make the person in IMAGE speak AUDIO and write an MP4 (H.264 + AAC) lasting as long as
 the audio. At most 30 s of audio at 1080p and 60 s at 720p."""
+
+
+def _add_live(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("live", help="stream AUDIO in real time", description=_LIVE_HELP)
+    p.add_argument("image", metavar="IMAGE", help=f"portrait: {ACCEPTED_IMAGES}")
+    p.add_argument("audio", metavar="AUDIO", help=f"voice: {ACCEPTED_AUDIO}")
+    p.add_argument("-o", "--output", default="live.mp4", help="MP4 a viewer saw (default: %(default)s)")
+    p.add_argument("--resolution", default="720p", metavar="{720p,1080p}", help="short side (default: 720p)")
+    p.add_argument("--turbo", action="store_true", help="faster render and encode, slightly lower quality")
+    p.add_argument("--prompt", default="", help="mood, actions and camera, e.g. 'smiles warmly, nods'")
+    p.add_argument("--seed", type=int, default=0, help="same inputs and seed give the same motion")
+    p.add_argument("--chunk-ms", type=float, default=20.0, help="audio chunk length fed (default: 20 ms)")
+    p.add_argument("--verbose", action="store_true", help="also show the native libraries' own log lines")
+    p.set_defaults(func=_live)
+
+
+_LIVE_HELP = """Stream AUDIO through live mode at real-time pace, as a microphone would, and write what a
+viewer of the stream saw (a fragmented MP4) with the latency from each chunk arriving to the
+frame showing it leaving the engine."""
 
 
 def _add_service_commands(commands: argparse._SubParsersAction) -> None:
@@ -128,6 +148,34 @@ def _animate(args: argparse.Namespace) -> int:
         f"wrote {result.path}: {result.duration_s:.2f} s, {result.width}x{result.height}, "
         f"{result.fps} fps ({result.n_frames} frames), {size_mb:.1f} MB, in {result.elapsed_s:.1f} s "
         f"({rate:.1f} frames/s, the first after {result.first_frame_s:.1f} s)"
+    )
+    return EXIT_OK
+
+
+def _live(args: argparse.Namespace) -> int:
+    from talkies import live  # the engine loads only when needed
+
+    output = _output_path(args.output, "output")
+    options = live.LiveOptions(
+        resolution=args.resolution, turbo_mode=args.turbo, prompt=args.prompt, seed=args.seed
+    )
+    options.validate()
+    with _native_stderr_silenced(not args.verbose) as stderr:
+
+        def progress(p: live.Progress) -> None:
+            stderr.write(
+                f"{PROG}: live: {p.received_s:.1f} s in, {p.shown_s:.1f} s shown, "
+                f"latency {p.latency_ms:.0f} ms\n"
+            )
+
+        rec = live.record_file(args.image, args.audio, options, output, args.chunk_ms / 1000, progress)
+    d = rec.done
+    print(
+        f"wrote {rec.path}: {rec.audio_in_s:.2f} s streamed in {rec.wall_s:.2f} s, {d.frames} frames "
+        f"({d.frames / max(rec.wall_s, 1e-9):.1f} frames/s out for {options.fps} of audio); latency from a "
+        f"chunk arriving to its frame leaving: median {d.latency_median_ms:.0f} ms, p95 "
+        f"{d.latency_p95_ms:.0f} ms (mouth look-ahead {1000 * d.lookahead_s:.0f} ms); "
+        f"setup {rec.setup_s:.1f} s"
     )
     return EXIT_OK
 

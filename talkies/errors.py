@@ -105,3 +105,18 @@ class Cancelled(TalkiesError):
 
 class EngineError(TalkiesError):
     """Something inside the engine failed that is not the caller's fault."""
+
+
+class LiveStreamError(InputError):
+    """Live mode: a message of the stream is unusable (not audio, too large, arriving faster
+    than real time, past the session's length). The session may go on without it."""
+
+    field = "audio"
+    error_type = "live_stream_error"
+
+
+class LiveLimitError(LiveStreamError):
+    """Live mode: the stream went past a bound of the session (its length, or audio too far
+    ahead of real time); the session cannot go on."""
+
+    error_type = "live_limit_error"

@@ -196,7 +196,7 @@ class PortraitRig:
     roi:          (x0, y0, x1, y1) pixel box outside which head and face motion never reach
     faces_note:   one line for the user: how many faces, which speaks (its box), how to pick
                   another, what was found but not taken for a face
-    Render keeps its own per-rig precomputation (render.prepare); nothing writes into a rig.
+    Render keeps its own per-rig precomputation (render.prepare, a puppet); nothing writes into a rig.
     """
 
     image: np.ndarray

@@ -38,6 +38,7 @@ ENGINE_FACE = {
     "talkies.errors",
     "talkies.options",
     "talkies.formats",
+    "talkies.live",  # live mode's public face (the package, not its modules)
 }  # what the service may import
 
 

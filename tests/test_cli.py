@@ -185,3 +185,33 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "talkies", "--version"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and done.stdout.startswith("talkies ")
+
+
+@pytest.mark.slow
+def test_live_streams_a_file_in_real_time_and_reports_latency(tmp_path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    out = tmp_path / "live.mp4"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "talkies",
+            "live",
+            str(examples / "portrait.png"),
+            str(examples / "speech_short.wav"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"wrote {out}: 2.99 s streamed" in run.stdout and "75 frames" in run.stdout
+    assert "latency from a chunk arriving to its frame leaving: median" in run.stdout
+    assert "mouth look-ahead 120 ms" in run.stdout and out.stat().st_size > 10_000
+
+
+def test_live_refuses_a_bad_option_before_loading_anything(capsys) -> None:
+    assert cli.main(["live", "a.png", "b.wav", "--resolution", "4k"]) == cli.EXIT_USAGE
+    assert "resolution is '4k'" in capsys.readouterr().err

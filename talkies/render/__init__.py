@@ -21,13 +21,13 @@ from talkies.render.frame import render_frame
 from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
 
-__all__ = ["Puppet", "frames", "frames_of", "is_drawing", "prepare"]
+__all__ = ["Puppet", "frame_at", "frames", "frames_of", "is_drawing", "prepare"]
 
 
 def prepare(rig: PortraitRig, turbo: bool = False) -> Puppet:
-    """The rig's per-portrait precomputation for `frames_of`, owned by the caller (not kept in
-    the renderer's cache of recent rigs): lets a caller build it while something else is under
-    way elsewhere, and free it when done."""
+    """The rig's per-portrait precomputation for `frames_of` and `frame_at`, owned by the
+    caller (not kept in the renderer's cache of recent rigs): lets a caller build it while
+    something else is under way elsewhere, and free it when done (a live session)."""
     return build_puppet(rig, turbo)
 
 
@@ -47,5 +47,11 @@ def frames_of(puppet: Puppet, track: MotionTrack) -> Iterator[np.ndarray]:
     """`frames`, from a puppet made by `prepare`."""
     curves = {name: np.asarray(curve, np.float64) for name, curve in track.curves.items()}
     for i in range(track.n_frames):
-        values = {name: float(curve[i]) for name, curve in curves.items()}
-        yield close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink
+        yield frame_at(puppet, {name: float(curve[i]) for name, curve in curves.items()})
+
+
+def frame_at(puppet: Puppet, values: dict[str, float]) -> np.ndarray:
+    """One (H, W, 3) uint8 RGB frame from one frame's curve values (name -> value; missing
+    curves count as zeros), exactly as `frames` draws it: for callers whose curves arrive a few
+    frames at a time (live mode)."""
+    return close_silent_eyes(puppet, render_frame(puppet, values), values)  # other faces blink

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from talkies.service import auth, errors, maintenance
 from talkies.service.context import Context
 from talkies.service.gate import Gate
-from talkies.service.routers import files, queue, run, storage
+from talkies.service.routers import files, queue, realtime, run, storage
 from talkies.service.routers.deps import QUEUE_ROOT
 from talkies.service.settings import Settings
 
@@ -72,9 +72,17 @@ def create_app(
     )
     app.state.ctx = ctx
     app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
+    app.state.live_slots = realtime.Slots(settings.live_sessions)
     errors.install(app)
     app.add_api_route("/health", _health(workers_running), methods=["GET"], tags=["meta"])
-    for router in (files.router, storage.capability, storage.authed, queue.router, run.router):
+    for router in (
+        files.router,
+        storage.capability,
+        storage.authed,
+        queue.router,
+        realtime.router,
+        run.router,
+    ):
         app.include_router(router)
     app.add_middleware(
         Gate, settings=settings, secret=app.state.secret

@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="serve https with a local CA made in DATA_DIR/tls (trust DATA_DIR/tls/bundle.pem)",
     )
+    p.add_argument("--live-sessions", type=int, help="live (realtime WebSocket) sessions at once (default 2)")
+    p.add_argument("--live-max", dest="live_max_s", help="longest live session (default: the resolution's)")
     _add_rendering_options(p)
     p.set_defaults(func=run_serve)
     _register_worker(subparsers)
@@ -122,8 +124,10 @@ def run_serve(args: argparse.Namespace) -> int:
             "tls_self_signed",
             "engine",
             "fetch_allow_private",
+            "live_sessions",
         )
     }
+    overrides["live_max_s"] = parse_duration(args.live_max_s) if args.live_max_s else None
     overrides["api_keys"] = tuple(args.api_keys) if args.api_keys else None
     overrides["retention_s"] = parse_duration(args.retention_s) if args.retention_s else None
     serve(Settings.load(**overrides))

@@ -98,6 +98,15 @@ class Settings:
     webhook_attempts: int = 10
     webhook_backoff_s: float = 5.0
     webhook_timeout_s: float = 15.0
+    # Live mode (the realtime WebSocket): sessions at once, the longest session (seconds of
+    # audio; 0: the resolution's limit, as for a file), how far a client's audio may run ahead
+    # of real time, the largest message after the first, and how much video a client may leave
+    # unread before it is dropped (seconds).
+    live_sessions: int = 2
+    live_max_s: float = 0.0
+    live_buffer_s: float = 2.0
+    live_max_message_bytes: int = 1024 * 1024
+    live_unsent_s: float = 10.0
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
