@@ -69,7 +69,8 @@ class Guard:
             shown = host if host == address else f"{host} ({address})"
             raise BlockedAddressError(
                 f"{shown} is a {_kind(ip)} address; requests to loopback, private, link-local and "
-                "metadata addresses are refused (see fetch_allow_private / fetch_allow in the settings)"
+                "metadata addresses are refused (allow them with `talkies serve --fetch-allow "
+                "HOST_OR_NETWORK` or --allow-private-urls)"
             )
 
     def check_url_text(self, url: str, field: str = "url") -> HttpUrl:

@@ -14,7 +14,6 @@ their jobs stop sending heartbeats and are queued again by the maintenance loop.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import multiprocessing
@@ -42,7 +41,7 @@ def serve(settings: Settings) -> None:
 
     settings.require_safe_bind()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    settings = dataclasses.replace(settings, data_dir=settings.data_dir.resolve())
+    settings = settings.replace(data_dir=settings.data_dir.resolve())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.tls_self_signed and settings.tls_certfile is None:
         settings = _use_self_signed(settings)
@@ -50,7 +49,7 @@ def serve(settings: Settings) -> None:
     if settings.queue_port is not None:
         sockets.append(_bind(settings.host, settings.queue_port))
     ports = [s.getsockname()[1] for s in sockets]
-    settings = dataclasses.replace(settings, port=ports[0], queue_port=ports[1] if len(ports) > 1 else None)
+    settings = settings.replace(port=ports[0], queue_port=ports[1] if len(ports) > 1 else None)
     # uvicorn re-raises the SIGTERM it caught once it has shut down; as an exception (instead
     # of the default "terminate now") it lets the `finally` below stop the workers in order.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -141,7 +140,7 @@ def _use_self_signed(settings: Settings) -> Settings:
         files.bundle,
         files.ca,
     )
-    return dataclasses.replace(settings, tls_certfile=files.cert, tls_keyfile=files.key)
+    return settings.replace(tls_certfile=files.cert, tls_keyfile=files.key)
 
 
 def start_consumer(settings: Settings) -> Process:
