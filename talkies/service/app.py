@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from talkies.service import auth, errors, maintenance
 from talkies.service.context import Context
 from talkies.service.gate import Gate
-from talkies.service.routers import files, queue, run, storage
+from talkies.service.routers import files, meta, queue, run, storage
 from talkies.service.routers.deps import QUEUE_ROOT
 from talkies.service.settings import Settings
 
@@ -29,6 +31,10 @@ SHARED_PATHS = (
     "/uploads/",
     "/tokens/",
     "/docs",
+    "/redoc",
+    "/static-offline-docs/",
+    "/playground/",
+    "/.well-known/",
     "/openapi.json",
     "/health",
     "/queue/",
@@ -63,7 +69,8 @@ def create_app(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's files: /docs works offline.
+    app = FastAPIOffline(
         title="talkies",
         summary="fal-compatible OmniHuman endpoints",
         description=DESCRIPTION,
@@ -74,8 +81,9 @@ def create_app(
     app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
     errors.install(app)
     app.add_api_route("/health", _health(workers_running), methods=["GET"], tags=["meta"])
-    for router in (files.router, storage.capability, storage.authed, queue.router, run.router):
+    for router in (meta.router, files.router, storage.capability, storage.authed, queue.router, run.router):
         app.include_router(router)
+    app.mount("/playground", StaticFiles(directory=str(meta.PLAYGROUND)), name="playground")
     app.add_middleware(
         Gate, settings=settings, secret=app.state.secret
     )  # inside HostRouting: sees /queue/...
