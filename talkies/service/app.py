@@ -21,7 +21,7 @@ from fastapi_offline import FastAPIOffline
 from talkies.service import auth, errors, maintenance
 from talkies.service.context import Context
 from talkies.service.gate import Gate
-from talkies.service.routers import files, meta, queue, run, storage
+from talkies.service.routers import files, history, meta, queue, run, storage
 from talkies.service.routers.deps import QUEUE_ROOT
 from talkies.service.settings import Settings
 
@@ -38,6 +38,7 @@ SHARED_PATHS = (
     "/openapi.json",
     "/health",
     "/queue/",
+    "/v1/",
 )
 
 DESCRIPTION = """A self-hosted, drop-in equivalent of fal.ai's ByteDance OmniHuman endpoints:
@@ -81,7 +82,8 @@ def create_app(
     app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
     errors.install(app)
     app.add_api_route("/health", _health(workers_running), methods=["GET"], tags=["meta"])
-    for router in (meta.router, files.router, storage.capability, storage.authed, queue.router, run.router):
+    routers = (meta.router, history.router, files.router, storage.capability, storage.authed, queue.router)
+    for router in (*routers, run.router):
         app.include_router(router)
     app.mount("/playground", StaticFiles(directory=str(meta.PLAYGROUND)), name="playground")
     app.add_middleware(
