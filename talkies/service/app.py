@@ -78,6 +78,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.ctx = ctx
     app.state.secret = auth.load_secret(settings.storage_root)  # shared by API nodes
     errors.install(app)
@@ -89,8 +90,70 @@ def create_app(
     app.add_middleware(
         Gate, settings=settings, secret=app.state.secret
     )  # inside HostRouting: sees /queue/...
+    app.add_middleware(SameOriginPages)
     app.add_middleware(HostRouting, queue_port=settings.queue_port)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, without the 422 it declares for every route with parameters where no
+    parameter can fail validation (plain strings, no body): the status codes listed are the ones
+    a route really answers with."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            description=app.description,
+            routes=app.routes,
+        )
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                params = operation.get("parameters", [])
+                plain = all(_is_text(p.get("schema", {})) for p in params)
+                default = operation["responses"].get("422", {}).get("description") == "Validation Error"
+                if "requestBody" not in operation and plain and default:
+                    del operation["responses"]["422"]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+# The docs pages load nothing from elsewhere (ReDoc's bundle would fetch its logo
+# from a CDN): they work the same offline, and tell no one who reads them.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'"
+)
+DOC_PAGES = ("/docs", "/redoc")
+
+
+class SameOriginPages:
+    """ASGI middleware: the Content-Security-Policy above on the docs pages."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] not in DOC_PAGES:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"content-security-policy", PAGE_POLICY.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
+def _is_text(schema: dict[str, Any]) -> bool:
+    """A string, or an optional string: a parameter no value of fails validation."""
+    kinds = [s.get("type") for s in schema.get("anyOf", [schema])]
+    return all(kind in ("string", "null") for kind in kinds)
 
 
 def _health(workers_running: Callable[[], bool] | None) -> Callable[[], dict[str, str]]:

@@ -130,7 +130,7 @@ def _accept_inputs(
 def _shown_input(ctx: Context, payload: OmniHumanInput, refs: dict[str, inputs.Ref], base: str) -> dict:
     """The request's input as the history shows it: inline data: URIs become the URLs of the
     files they were stored as (a history entry stays small, and its thumbnails load)."""
-    shown = payload.model_dump(exclude_none=True)
+    shown = payload.model_dump(mode="json", exclude_none=True)
     for field, ref in refs.items():
         stored = ctx.files.get(ref["file"]) if "file" in ref else None
         shown[field] = base + stored.url_path if stored is not None else ref.get("url", shown[field])

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from talkies.service import schemas
 from talkies.service.endpoints import ENDPOINTS, V15
 from talkies.service.errors import BadRequest, NotFound
-from talkies.service.routers.deps import CtxDep
+from talkies.service.routers.deps import KEYED, CtxDep
 from talkies.service.store import Job
 
-router = APIRouter(tags=["history"])
+router = APIRouter(tags=["history"], dependencies=KEYED)
 MAX_LIMIT = 100
 
 
@@ -41,7 +42,11 @@ class RequestPage(BaseModel):
     has_more: bool
 
 
-@router.get("/v1/models/requests/by-endpoint", summary="Requests of an endpoint, newest first")
+@router.get(
+    "/v1/models/requests/by-endpoint",
+    summary="Requests of an endpoint, newest first",
+    responses=schemas.HISTORY,
+)
 def by_endpoint(
     ctx: CtxDep,
     endpoint_id: Annotated[str, Query(description="e.g. fal-ai/bytedance/omnihuman/v1.5")] = V15,

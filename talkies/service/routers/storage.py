@@ -21,10 +21,10 @@ from talkies.service import auth
 from talkies.service.context import Context
 from talkies.service.errors import BadRequest
 from talkies.service.files import check_part_number
-from talkies.service.routers.deps import CtxDep, origin, spool, spooled
+from talkies.service.routers.deps import KEYED, CtxDep, origin, spool, spooled
 
 TOKEN_TTL_S = 3600.0
-authed = APIRouter(tags=["storage"])  # key or upload token, checked by the gate (gate.py)
+authed = APIRouter(tags=["storage"], dependencies=KEYED)  # key or upload token, checked by the gate (gate.py)
 capability = APIRouter(tags=["storage"])
 
 
