@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from talkies.service import auth, errors, maintenance
+from talkies.service import auth, errors, logs, maintenance
 from talkies.service.context import Context
 from talkies.service.gate import Gate
 from talkies.service.routers import files, history, meta, queue, run, storage
@@ -92,6 +92,7 @@ def create_app(
     )  # inside HostRouting: sees /queue/...
     app.add_middleware(SameOriginPages)
     app.add_middleware(HostRouting, queue_port=settings.queue_port)
+    app.add_middleware(logs.RequestLog)  # outermost: the path as the client sent it
     return app
 
 

@@ -14,6 +14,7 @@ their jobs stop sending heartbeats and are queued again by the maintenance loop.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import multiprocessing
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from talkies.errors import InvalidOptionError
 from talkies.service.settings import Settings
 
 log = logging.getLogger("talkies.service")
@@ -37,10 +39,11 @@ def serve(settings: Settings) -> None:
     """Run the service until interrupted."""
     import uvicorn
 
+    from talkies.service import logs
     from talkies.service.app import create_app
 
     settings.require_safe_bind()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
     settings = settings.replace(data_dir=settings.data_dir.resolve())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.tls_self_signed and settings.tls_certfile is None:
@@ -62,8 +65,11 @@ def serve(settings: Settings) -> None:
             ssl_certfile=settings.tls_certfile,
             ssl_keyfile=settings.tls_keyfile,
             log_level="info",
+            log_config=None,  # our handler (logs.configure): one format for every line
+            access_log=False,  # logs.RequestLog writes the request lines, with the fal request id
             timeout_graceful_shutdown=3,
         )
+        _announce(settings)
         if supervisor is not None:
             supervisor.start()
         else:
@@ -180,13 +186,40 @@ def _consumer_main(settings: Settings, parent_pid: int, ready: Any) -> None:
     run_workers(settings, parent_pid, ready=ready)
 
 
+def _announce(settings: Settings) -> None:
+    """The served URL and the exact client environment, once the ports are bound."""
+    from talkies.service.clients import python_env, served_url
+
+    url = served_url(settings)
+    log.info("serving %s (playground %s/, API docs %s/docs)", url, url, url)
+    log.info("Python client (fal-client): %s", " ".join(python_env(settings, url)))
+    if not settings.tls_certfile:
+        log.info(
+            "fal-client speaks only https: start with --self-signed-tls for it; "
+            "the JS client works over http with requestMiddleware (README)"
+        )
+    log.info(
+        "JS client (@fal-ai/client): requestMiddleware rewriting https://queue.fal.run/ to %s/queue/", url
+    )
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
     # TCP, and without it every keep-alive response waited ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise InvalidOptionError(
+                f"port {port} on {host} is already in use (another talkies serve?); "
+                "stop it or choose another with --port (0 picks a free one)",
+                field="port",
+            ) from e
+        raise InvalidOptionError(f"cannot listen on {host}:{port}: {e.strerror}", field="host") from e
     sock.listen(2048)
     return sock
 

@@ -39,18 +39,20 @@ def _generate(page, prompt: str | None = None) -> str:
     """Fill the form with the sample, submit, wait for logs and a playing video; the request id."""
     page.wait_for_selector('.field[data-field="audio_url"]')
     page.click("#sample")
-    page.wait_for_function("document.querySelector('.field[data-field=image_url] .drop').style.backgroundImage")
+    page.wait_for_function(
+        "document.querySelector('.field[data-field=image_url] .drop').style.backgroundImage"
+    )
     page.wait_for_selector(".field[data-field=audio_url] audio", state="attached")
-    assert page.is_checked("input[name=resolution][value='720p']") and page.is_checked("input[name=turbo_mode]")
+    assert page.is_checked("input[name=resolution][value='720p']") and page.is_checked(
+        "input[name=turbo_mode]"
+    )
     if prompt is not None:
         page.fill("textarea[name=prompt]", prompt)
     page.click("#run")
     page.wait_for_selector("#logs li", timeout=30_000)
     page.wait_for_selector("#player:not([hidden])", timeout=RENDER_S * 1000)
-    page.wait_for_function(
-        "(() => { const v = document.getElementById('video'); return v.readyState >= 2 && v.currentTime > 0.3; })()",
-        timeout=20_000,
-    )
+    playing = "(() => { const v = document.getElementById('video'); return v.currentTime > 0.3; })()"
+    page.wait_for_function(playing, timeout=20_000)
     messages = page.locator("#logs li").all_inner_texts()
     assert any("rendering frame" in m for m in messages), messages
     assert any("completed in" in m for m in messages), messages
@@ -84,6 +86,9 @@ def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path
         assert "Done" in item.inner_text()
         assert item.locator("img").evaluate("img => img.complete && img.naturalWidth > 0"), "input thumbnail"
         screenshot(page, tmp_path, "playground-laptop")
+        log = real.log_tail(100_000)
+        assert "TensorFlow Lite" not in log and "W0000" not in log and "absl::" not in log, "native chatter"
+        assert f"request_id={request_id}" in log and "event=job" in log
 
         phone = browser.new_page(viewport=PHONE, is_mobile=True)
         phone.goto(real.url + "/")

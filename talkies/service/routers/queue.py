@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from talkies.service import protocol, schemas
+from talkies.service import logs, protocol, schemas
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS, Endpoint
 from talkies.service.errors import AlreadyCompleted, NotFound, NotReady, cancelled_outcome, outcome_response
@@ -114,6 +114,8 @@ def cancel(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
         raise AlreadyCompleted(f"request {request_id} already completed")
     if found == "requested":
         ctx.store.log(request_id, "cancellation requested", "WARN")
+    elif (job := ctx.store.get(request_id)) is not None and job.outcome is not None:
+        logs.job_ended(job, job.outcome)  # removed from the queue: it ends here, not in a worker
     return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
 
 
