@@ -222,7 +222,8 @@ def test_upload_file_with_the_storage_constants_pointed_here(server: Server, pki
         import fal_client.client as C
         C.REST_URL = C.CDN_URL = "{server.url}"
         image_url = fal_client.upload_file(MEDIA + "/portrait.png")
-        result = fal_client.subscribe(APP, arguments={{"image_url": image_url, "audio_url": encoded("voice.wav")}})
+        args = {{"image_url": image_url, "audio_url": encoded("voice.wav")}}
+        result = fal_client.subscribe(APP, arguments=args)
         print(json.dumps({{"image_url": image_url, "result": result}}))
     """,
     )
