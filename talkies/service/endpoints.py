@@ -21,10 +21,11 @@ V1 = "fal-ai/bytedance/omnihuman"
 V15 = "fal-ai/bytedance/omnihuman/v1.5"
 
 URL_HELP = (
-    " A data: URI, the URL of a file uploaded to this server (fal_client.upload_file), or an http(s) URL."
+    " A data: URI (data:image/png;base64,...), the URL of a file uploaded to this server"
+    " (fal_client.upload_file), or an http(s) URL (https://example.com/portrait.jpg)."
 )
-EXAMPLE_IMAGE = "https://example.com/portrait.jpg"
-EXAMPLE_AUDIO = "https://example.com/speech.mp3"
+# No `examples` on the URL fields: an example there is a request that queues a real job (for
+# Swagger's "Try it" and for schema-driven fuzzers alike); the descriptions show the forms.
 
 
 class ResolutionEnum(StrEnum):
@@ -44,13 +45,11 @@ class OmniHumanInput(BaseModel):
     image_url: str = Field(
         title="Image Url",
         description="The URL of the image used to generate the video (one person, face visible)." + URL_HELP,
-        examples=[EXAMPLE_IMAGE],
     )
     audio_url: str = Field(
         title="Audio Url",
         description="The URL of the audio file to generate the video. Audio must be under 30s long."
         + URL_HELP,
-        examples=[EXAMPLE_AUDIO],
     )
 
 
@@ -73,7 +72,6 @@ class OmniHumanV15Input(OmniHumanInput):
         title="Audio Url",
         description="The URL of the audio file to generate the video. Audio must be under 30s long for "
         "1080p generation and under 60s long for 720p generation." + URL_HELP,
-        examples=[EXAMPLE_AUDIO],
     )
     prompt: str | None = Field(
         None,

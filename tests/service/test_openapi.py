@@ -37,7 +37,8 @@ def test_inputs_are_described_like_fals_schema(spec: dict) -> None:
     )
     for name, field in v15.items():
         assert field.get("description"), name
-    assert all("examples" in v15[name] for name in ("image_url", "audio_url", "prompt", "resolution"))
+    assert all("examples" in v15[name] for name in ("prompt", "resolution", "turbo_mode"))
+    assert "data:image/png;base64," in v15["image_url"]["description"]
 
 
 def test_queue_routes_have_response_schemas_and_real_status_codes(spec: dict) -> None:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from talkies.service import gate, webhooks
 from talkies.service.settings import Settings
 
-from .helpers import submit, wait_done
+from .helpers import V15, submit, wait_done
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -109,3 +109,10 @@ def test_retry_schedule_spans_two_hours_in_ten_tries() -> None:
     assert times[-1] < 2.5 * 3600
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == sorted(gaps) and gaps[0] == 15
+
+
+def test_refused_webhook_host_names_the_cli_options(client: httpx.Client, inputs: dict) -> None:
+    r = client.post(f"/queue/{V15}", json=inputs, params={"fal_webhook": "http://192.168.1.10/hook"})
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    assert "--fetch-allow" in detail and "--allow-private-urls" in detail and "fetch_allow" not in detail
