@@ -107,8 +107,8 @@ def settings_from(args: argparse.Namespace, environ: Any = None) -> Any:
     overrides: dict[str, Any] = {}
     for name in Settings.model_fields:
         value = getattr(args, name, None)
-        if isinstance(value, list):
-            value = ",".join(value)
+        if isinstance(value, list):  # a repeated option: each value as given (an empty key is refused)
+            value = tuple(value)
         overrides[name] = value
     return Settings.load(environ, **overrides)
 
