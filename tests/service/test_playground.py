@@ -95,6 +95,9 @@ def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path
         phone.locator(f".history-list li[data-request-id='{request_id}']").click()
         phone.wait_for_selector("#player:not([hidden])")
         phone.wait_for_function("document.getElementById('video').readyState >= 2")
+        phone.click("#json-box summary")
+        shown = phone.inner_text("#json")
+        assert '"resolution": "720p"' in shown and '"content_type": "video/mp4"' in shown, shown
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow} px wider than a phone"
         screenshot(phone, tmp_path, "playground-phone")

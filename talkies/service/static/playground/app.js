@@ -313,7 +313,15 @@ async function finish(job, status) {
     showFailure(status.error_type || `HTTP ${r.status}`, detailText(r.body));
   }
   showFacts(facts);
+  showJson(job.body, r.body);
   loadHistory(true);
+}
+
+function showJson(input, output) {
+  const short = (value) => (typeof value === "string" && value.startsWith("data:") ? `${value.slice(0, 40)}… (${value.length} chars)` : value);
+  const shownInput = Object.fromEntries(Object.entries(input || {}).map(([k, v]) => [k, short(v)]));
+  $("json").textContent = `// input\n${JSON.stringify(shownInput, null, 2)}\n\n// output\n${JSON.stringify(output, null, 2)}`;
+  $("json-box").hidden = false;
 }
 
 async function cancel() {
@@ -339,6 +347,7 @@ function resetOutput() {
   $("player").hidden = true;
   $("failure").hidden = true;
   $("facts").hidden = true;
+  $("json-box").hidden = true;
   $("logs").replaceChildren();
   $("video").removeAttribute("src");
   setProgress(1);
@@ -604,6 +613,7 @@ function showEntry(entry) {
     showFailure(entry.error_type || `HTTP ${entry.status_code}`, entry.error || detailText(entry.json_output));
   }
   showFacts(facts);
+  showJson(entry.json_input, entry.json_output);
   $("logs-box").hidden = true;
   showSnippet(entry.json_input, {}, entry.endpoint_id);
   $("output").scrollIntoView({ behavior: "smooth", block: "start" });
