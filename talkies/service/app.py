@@ -46,6 +46,22 @@ the same request and response schema and the same queue protocol, so the officia
 work against it unmodified. Rendering is done by talkies on the CPU."""
 
 
+TAGS = [
+    {
+        "name": "queue",
+        "description": "fal's queue protocol: submit, status (polled or streamed), result, cancel.",
+    },
+    {"name": "run", "description": "Synchronous run: POST the input, wait for the output."},
+    {"name": "history", "description": "Recent requests of an endpoint, with inputs and outputs."},
+    {
+        "name": "storage",
+        "description": "fal's storage uploads (what fal_client.upload_file and the JS client use).",
+    },
+    {"name": "files", "description": "Uploaded inputs and rendered videos."},
+    {"name": "meta", "description": "Health and the webhook signing keys."},
+]
+
+
 def create_app(
     settings: Settings, maintain: bool = True, workers_running: Callable[[], bool] | None = None
 ) -> FastAPI:
@@ -76,6 +92,7 @@ def create_app(
         summary="fal-compatible OmniHuman endpoints",
         description=DESCRIPTION,
         version="0.1.0",
+        openapi_tags=TAGS,
         lifespan=lifespan,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -109,6 +126,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             summary=app.summary,
             description=app.description,
             routes=app.routes,
+            tags=app.openapi_tags,
         )
         for operations in schema["paths"].values():
             for operation in operations.values():
