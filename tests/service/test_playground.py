@@ -6,15 +6,18 @@ laptop and phone width, are kept (pytest's tmp dir and test-output/screenshots/)
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .browser import LAPTOP, PHONE, chromium, screenshot
-from .servers import Server
+from .servers import REPO, Server
 
 KEY = "playground-key"
+SAMPLES = REPO / "talkies" / "service" / "static" / "playground" / "samples"
 RENDER_S = 90  # the real engine on 3 s of speech, 720p turbo, on a busy 2-core machine
 
 
@@ -61,6 +64,19 @@ def _generate(page, prompt: str | None = None) -> str:
     return request_id
 
 
+def _run_curl_snippet(snippet: str, folder: Path) -> None:
+    """Run the page's curl code in bash, beside the sample files it names: it must queue a
+    request (its status query answers with the id it printed)."""
+    for name in ("portrait.jpg", "speech_short.wav"):
+        shutil.copy(SAMPLES / name, folder / name)
+    lines = snippet.splitlines()
+    script = "\n".join([*lines[:-2], 'echo "ID=$ID"', lines[-2].split("#")[0]])
+    done = subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    request_id = done.stdout.split("ID=", 1)[1].split()[0]
+    assert f'"request_id":"{request_id}"' in done.stdout, done.stdout
+
+
 def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP)
@@ -80,7 +96,9 @@ def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path
         page.click(".tabs [data-lang=js]")
         assert "requestMiddleware" in page.inner_text("#snippet")
         page.click(".tabs [data-lang=curl]")
-        assert f"BASE={real.url}" in page.inner_text("#snippet")
+        curl = page.inner_text("#snippet")
+        assert f"BASE={real.url}" in curl
+        _run_curl_snippet(curl, tmp_path)
         item = page.locator(f".history-list li[data-request-id='{request_id}']")
         item.wait_for(timeout=10_000)
         assert "Done" in item.inner_text()

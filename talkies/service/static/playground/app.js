@@ -522,17 +522,27 @@ function curlSnippet(body, files, endpoint) {
   const c = state.config;
   const cert = c.python_env.find((line) => line.startsWith("SSL_CERT_FILE="));
   const opt = cert ? ` --cacert ${cert.split("=")[1]}` : "";
-  const parts = Object.entries(body).map(([k, v]) => {
-    if (files[k]) return `"${k}": "data:${mimeOf(v)};base64,'"$(base64 -w0 ${files[k]})"'"`;
-    return `${JSON.stringify(k)}: ${JSON.stringify(v)}`;
-  });
   const key = c.auth_required ? ' -H "Authorization: Key $FAL_KEY"' : "";
   const app = appPath(endpoint);
+  // The body goes through a file: a command line cannot hold a photo in base64.
+  const quoted = (t) => `'${t.replace(/'/g, "'\\''")}'`;
+  const pieces = [];
+  let text = "{";
+  Object.entries(body).forEach(([k, v], i) => {
+    text += `${i ? ", " : ""}${JSON.stringify(k)}: `;
+    if (files[k]) {
+      pieces.push(`printf '%s' ${quoted(`${text}"data:${mimeOf(v)};base64,`)}; base64 -w0 ${files[k]}`);
+      text = '"';
+    } else {
+      text += JSON.stringify(v);
+    }
+  });
+  pieces.push(`printf '%s' ${quoted(`${text}}`)}`);
   return [
     `BASE=${c.base_url}`,
+    `{ ${pieces.join("\n  ")}; } > body.json`,
     `ID=$(curl -s${opt} -X POST "$BASE/queue/${endpoint}"${key} \\`,
-    "  -H 'Content-Type: application/json' \\",
-    `  -d '{${parts.join(", ")}}' \\`,
+    "  -H 'Content-Type: application/json' -d @body.json \\",
     "  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"request_id\"])')",
     `curl -s${opt} "$BASE/queue/${app}/requests/$ID/status?logs=1"${key}   # until "COMPLETED"`,
     `curl -s${opt} "$BASE/queue/${app}/requests/$ID"${key}                 # the video URL`,
