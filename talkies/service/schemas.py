@@ -132,3 +132,9 @@ HISTORY: Responses = {
     **UNAUTHORIZED,
     404: ErrorResponse("Unknown endpoint id."),
 }
+TOO_LARGE: Responses = {413: ErrorResponse("The body is larger than this server accepts.")}
+UPLOAD_TARGET: Responses = {
+    400: ErrorResponse("A part number, lifecycle header or target that does not fit this upload."),
+    404: ErrorResponse("Unknown (or expired) upload id or file."),
+}
+FILE: Responses = {404: ErrorResponse("No such file (unknown, or expired after the retention period).")}
