@@ -6,6 +6,7 @@ laptop and phone width, are kept (pytest's tmp dir and test-output/screenshots/)
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -77,6 +78,21 @@ def _run_curl_snippet(snippet: str, folder: Path) -> None:
     assert f'"request_id":"{request_id}"' in done.stdout, done.stdout
 
 
+def _run_js_snippet(snippet: str, project: Path) -> None:
+    """Run the page's JavaScript code with the official client (npm-installed by the JS
+    client tests' fixture), beside the sample files it reads."""
+    for name in ("portrait.jpg", "speech_short.wav"):
+        shutil.copy(SAMPLES / name, project / name)
+    (project / "talk.mjs").write_text(snippet)
+    env = {**os.environ, "FAL_KEY": KEY}
+    done = subprocess.run(
+        ["node", "talk.mjs"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    request_id, url, duration = done.stdout.strip().splitlines()[-1].split()
+    assert request_id and url.endswith(".mp4") and float(duration) > 0
+
+
 def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP)
@@ -122,7 +138,9 @@ def test_playground_renders_the_sample_and_lists_it(real: Server, tmp_path: Path
         assert errors == []
 
 
-def test_playground_asks_for_the_api_key_and_sends_it(keyed: Server, tmp_path: Path) -> None:
+def test_playground_asks_for_the_api_key_and_sends_it(
+    keyed: Server, tmp_path: Path, node_project: Path
+) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport=LAPTOP)
         page.goto(keyed.url + "/")
@@ -138,6 +156,9 @@ def test_playground_asks_for_the_api_key_and_sends_it(keyed: Server, tmp_path: P
         request_id = _generate(page, prompt="playable")
         page.locator(f".history-list li[data-request-id='{request_id}']").wait_for(timeout=10_000)
         screenshot(page, tmp_path, "playground-keyed-laptop")
+        page.click("#code-box summary")
+        page.click(".tabs [data-lang=js]")
+        _run_js_snippet(page.inner_text("#snippet"), node_project)
         page.set_viewport_size(PHONE)
         screenshot(page, tmp_path, "playground-keyed-phone")
     with keyed.client() as c:
