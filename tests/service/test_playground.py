@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,3 +164,37 @@ def test_playground_asks_for_the_api_key_and_sends_it(
         screenshot(page, tmp_path, "playground-keyed-phone")
     with keyed.client() as c:
         assert c.get("/v1/models/requests/by-endpoint").status_code == 401, "history needs the key"
+
+
+def test_playground_python_code_runs_against_an_https_server(server: Server, tmp_path: Path) -> None:
+    """On the shared https server (the test CA), the page's Python code, run with the
+    environment it names, renders with the official fal-client."""
+    with chromium() as browser:
+        page = browser.new_page(viewport=LAPTOP, ignore_https_errors=True)
+        page.goto(server.url + "/")
+        page.wait_for_selector('.field[data-field="audio_url"]')
+        page.click("#sample")
+        page.wait_for_selector(".field[data-field=audio_url] audio", state="attached")
+        page.click("#run")
+        page.wait_for_function(
+            "document.getElementById('status-pill').textContent === 'Done'", timeout=30_000
+        )
+        page.click("#code-box summary")
+        page.click(".tabs [data-lang=python]")
+        code = page.inner_text("#snippet")
+    assert "--self-signed-tls" not in code, "an https server needs no http workaround"
+    run_with = next(line for line in code.splitlines() if line.startswith("# run with: "))
+    env_words = run_with.removeprefix("# run with: ").removesuffix(" python talk.py").split()
+    env = dict(word.split("=", 1) for word in env_words)
+    assert env["FAL_RUN_HOST"] == server.host and env["FAL_QUEUE_RUN_HOST"] == server.host + "/queue"
+    for name in ("portrait.jpg", "speech_short.wav"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    (tmp_path / "talk.py").write_text(code)
+    assert server.pki is not None
+    full_env = {**os.environ, **env, "SSL_CERT_FILE": str(server.pki.bundle)}
+    done = subprocess.run(
+        [sys.executable, "talk.py"], cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    url, duration = done.stdout.strip().splitlines()[-1].split()
+    assert url.startswith(server.url + "/files/") and float(duration) > 0
