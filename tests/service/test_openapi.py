@@ -89,3 +89,12 @@ def test_docs_render_with_the_network_off(server: Server, tmp_path: Path, page_p
         screenshot(page, tmp_path, "docs" + page_path.replace("/", "-"))
         context.close()
     assert refused == [], f"the docs page asked the network for {refused}"
+
+
+def test_the_root_is_the_playground_page(client: httpx.Client) -> None:
+    for method in ("GET", "HEAD"):
+        r = client.request(method, "/")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), method
+    assert "/playground/app.js" in client.get("/").text
+    assert client.get("/playground/app.js").status_code == 200
+    assert client.get("/playground/samples/speech_short.wav").headers["content-type"].startswith("audio/")

@@ -24,7 +24,7 @@ def jwks(ctx: CtxDep) -> JSONResponse:
     return JSONResponse(signing.jwks(key), headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/", include_in_schema=False)
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def playground() -> FileResponse:
     return FileResponse(str(PLAYGROUND / "index.html"), media_type="text/html")
 
