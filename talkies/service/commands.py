@@ -37,25 +37,63 @@ _DAY_S, _HOUR_S, _MINUTE_S = 86400.0, 3600.0, 60.0
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `serve` and `worker` subcommands to the CLI's subparsers."""
-    p = subparsers.add_parser(
+    p = _settings_parser(
+        subparsers,
         "serve",
+        frozenset(),
         help="run the fal-compatible OmniHuman HTTP service (and its playground at /)",
         description="Serve fal-ai/bytedance/omnihuman[/v1.5] for the official fal clients, with a "
         "playground page at / and API docs at /docs. Every option can also be set as the environment "
         "variable shown with it; an unknown TALKIES_* variable is an error.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_setting_options(p, exclude=frozenset())
     p.set_defaults(func=run_serve)
-    w = subparsers.add_parser(
+    w = _settings_parser(
+        subparsers,
         "worker",
+        API_ONLY,
         help="run rendering workers only, for a shared redis:// queue",
         description="Render jobs from a Redis queue shared with `talkies serve --queue redis://... "
         "--workers 0` API nodes. Uploads and results go to the shared --storage directory. Options "
         "can also be set as the TALKIES_* environment variables shown with them.",
     )
-    _add_setting_options(w, exclude=API_ONLY)
     w.set_defaults(func=run_worker)
+
+
+class _SettingOptions:
+    """A subcommand whose options are made from the Settings fields when it is used (parsed or
+    asked for help), not when the CLI is built: pydantic-settings and the model cost ~0.3 s that
+    `talkies animate` should not pay."""
+
+    exclude: frozenset[str] = frozenset()
+    _added = False
+
+    def _add_options(self) -> None:
+        if not self._added:
+            self._added = True
+            _add_setting_options(self, self.exclude)  # type: ignore[arg-type]
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        self._add_options()
+        return super().parse_known_args(*args, **kwargs)  # type: ignore[misc]
+
+    def format_help(self) -> str:
+        self._add_options()
+        return super().format_help()  # type: ignore[misc]
+
+    def format_usage(self) -> str:
+        self._add_options()
+        return super().format_usage()  # type: ignore[misc]
+
+
+def _settings_parser(
+    subparsers: argparse._SubParsersAction, name: str, exclude: frozenset[str], **kwargs: Any
+) -> argparse.ArgumentParser:
+    base = subparsers._parser_class  # the CLI's parser class (one-line usage errors)
+    subparsers._parser_class = type(f"{name.title()}Parser", (_SettingOptions, base), {"exclude": exclude})
+    try:
+        return subparsers.add_parser(name, **kwargs)
+    finally:
+        subparsers._parser_class = base
 
 
 def _add_setting_options(p: argparse.ArgumentParser, exclude: frozenset[str]) -> None:
