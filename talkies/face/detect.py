@@ -20,6 +20,8 @@ import cv2
 import mediapipe as mp
 import numpy as np
 
+from talkies.face.quiet import native_stderr_quiet
+
 # Side in pixels of the square crop on which one face is measured by the face mesh.
 _MESH_CROP_PX = 384
 # Crop side as a multiple of the detector's face box side.
@@ -54,6 +56,7 @@ def find_faces(image: np.ndarray, search_all: bool = False) -> Search:
     faces: list[np.ndarray] = []
     unmeasured: list[np.ndarray] = []
     with (
+        native_stderr_quiet(),
         mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as far,
         mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5) as near,
         mp.solutions.face_mesh.FaceMesh(

@@ -12,6 +12,7 @@ import mediapipe as mp
 import numpy as np
 
 from talkies.errors import InvalidMaskError
+from talkies.face.quiet import native_stderr_quiet
 
 # A face counts as marked by the speaker mask when this fraction of its area is white.
 _MIN_MASK_COVERAGE = 0.25
@@ -19,7 +20,10 @@ _MIN_MASK_COVERAGE = 0.25
 
 def person_mask(image: np.ndarray) -> np.ndarray:
     """(H, W) float32 0..1, the people in `image` ((H, W, 3) uint8 RGB)."""
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
+    with (
+        native_stderr_quiet(),
+        mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter,
+    ):
         result = segmenter.process(image)
     mask = result.segmentation_mask
     if mask is None:

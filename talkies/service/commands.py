@@ -1,93 +1,168 @@
 """`talkies serve` and `talkies worker`: the command-line entries of the service (registered by
 talkies.cli).
 
-Importing this module is cheap: FastAPI, uvicorn and Huey are imported when the command runs.
+Their options are generated from the Settings fields, so every setting has an option, and its
+help shows the default and the TALKIES_* variable. Importing this module is cheap: FastAPI,
+uvicorn and Huey are imported when the command runs (pydantic-settings is small).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+# Settings a `talkies worker` has no use for: they belong to the API process.
+API_ONLY = frozenset(
+    {
+        "host",
+        "port",
+        "queue_port",
+        "api_keys",
+        "public_url",
+        "tls_certfile",
+        "tls_keyfile",
+        "tls_self_signed",
+        "retention_s",
+        "maintenance_interval_s",
+        "webhook_attempts",
+        "webhook_backoff_s",
+        "webhook_timeout_s",
+        "max_upload_bytes",
+        "max_data_uri_bytes",
+        "live_sessions",
+        "live_max_s",
+        "live_buffer_s",
+        "live_max_message_bytes",
+        "live_unsent_s",
+    }
+)
+_DAY_S, _HOUR_S, _MINUTE_S = 86400.0, 3600.0, 60.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `serve` subcommand to the CLI's subparsers."""
-    p = subparsers.add_parser(
+    """Add the `serve` and `worker` subcommands to the CLI's subparsers."""
+    p = _settings_parser(
+        subparsers,
         "serve",
-        help="run the fal-compatible OmniHuman HTTP service",
-        description="Serve fal-ai/bytedance/omnihuman[/v1.5] for the official fal clients. Every option "
-        "can also be set as an environment variable TALKIES_<OPTION> (e.g. TALKIES_API_KEYS=k1,k2).",
+        frozenset(),
+        help="run the fal-compatible OmniHuman HTTP service (and its playground at /)",
+        description="Serve fal-ai/bytedance/omnihuman[/v1.5] for the official fal clients, with a "
+        "playground page at / and API docs at /docs. Every option can also be set as the environment "
+        "variable shown with it; an unknown TALKIES_* variable is an error.",
     )
-    p.add_argument("--host", help="address to bind (default 127.0.0.1; others need --api-key)")
-    p.add_argument("--port", type=int, help="API port (default 8080; 0 picks a free one)")
-    p.add_argument("--queue-port", type=int, help="second port serving the queue API at its root")
-    p.add_argument("--workers", type=int, help="rendering worker processes (default 1; 0: API only)")
-    p.add_argument("--data-dir", type=Path, help="queue, jobs and files (default ~/.local/share/talkies)")
-    p.add_argument(
-        "--queue",
-        dest="queue_url",
-        help="queue URL: sqlite:///DATA_DIR/queue.db (default) or redis://host:port/db",
-    )
-    p.add_argument(
-        "--storage", dest="storage_url", help="file storage: file:///shared/dir (default: DATA_DIR)"
-    )
-    p.add_argument("--api-key", dest="api_keys", action="append", help="accepted API key (repeatable)")
-    p.add_argument("--public-url", help="base URL clients reach this server at (for returned URLs)")
-    p.add_argument("--retention", dest="retention_s", help="keep finished jobs and files this long (e.g. 7d)")
-    p.add_argument("--tls-certfile", type=Path, help="TLS certificate (PEM); the Python client needs https")
-    p.add_argument("--tls-keyfile", type=Path, help="TLS private key (PEM)")
-    p.add_argument(
-        "--self-signed-tls",
-        dest="tls_self_signed",
-        action="store_true",
-        default=None,
-        help="serve https with a local CA made in DATA_DIR/tls (trust DATA_DIR/tls/bundle.pem)",
-    )
-    p.add_argument("--live-sessions", type=int, help="live (realtime WebSocket) sessions at once (default 2)")
-    p.add_argument("--live-max", dest="live_max_s", help="longest live session (default: the resolution's)")
-    _add_rendering_options(p)
     p.set_defaults(func=run_serve)
-    _register_worker(subparsers)
-
-
-def _add_rendering_options(p: argparse.ArgumentParser) -> None:
-    """Options of whatever process renders (a server with workers, or `talkies worker`)."""
-    p.add_argument("--engine", help="rendering function as module:function (default talkies:animate)")
-    p.add_argument(
-        "--allow-private-urls",
-        dest="fetch_allow_private",
-        action="store_true",
-        default=None,
-        help="let input URLs reach loopback and private networks (SSRF guard off)",
-    )
-
-
-def _register_worker(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    w = _settings_parser(
+        subparsers,
         "worker",
+        API_ONLY,
         help="run rendering workers only, for a shared redis:// queue",
         description="Render jobs from a Redis queue shared with `talkies serve --queue redis://... "
         "--workers 0` API nodes. Uploads and results go to the shared --storage directory. Options "
-        "can also be set as TALKIES_<OPTION> environment variables.",
+        "can also be set as the TALKIES_* environment variables shown with them.",
     )
-    p.add_argument("--queue", dest="queue_url", help="queue URL, redis://host:port/db[?name=NAME] (required)")
-    p.add_argument("--storage", dest="storage_url", help="file storage shared with the API: file:///dir")
-    p.add_argument("--workers", type=int, help="rendering worker processes (default 1)")
-    p.add_argument("--data-dir", type=Path, help="local scratch directory (default ~/.local/share/talkies)")
-    _add_rendering_options(p)
-    p.set_defaults(func=run_worker)
+    w.set_defaults(func=run_worker)
+
+
+class _SettingOptions:
+    """A subcommand whose options are made from the Settings fields when it is used (parsed or
+    asked for help), not when the CLI is built: pydantic-settings and the model cost ~0.3 s that
+    `talkies animate` should not pay."""
+
+    exclude: frozenset[str] = frozenset()
+    _added = False
+
+    def _add_options(self) -> None:
+        if not self._added:
+            self._added = True
+            _add_setting_options(self, self.exclude)  # type: ignore[arg-type]
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        self._add_options()
+        return super().parse_known_args(*args, **kwargs)  # type: ignore[misc]
+
+    def format_help(self) -> str:
+        self._add_options()
+        return super().format_help()  # type: ignore[misc]
+
+    def format_usage(self) -> str:
+        self._add_options()
+        return super().format_usage()  # type: ignore[misc]
+
+
+def _settings_parser(
+    subparsers: argparse._SubParsersAction, name: str, exclude: frozenset[str], **kwargs: Any
+) -> argparse.ArgumentParser:
+    base = subparsers._parser_class  # the CLI's parser class (one-line usage errors)
+    subparsers._parser_class = type(f"{name.title()}Parser", (_SettingOptions, base), {"exclude": exclude})
+    try:
+        return subparsers.add_parser(name, **kwargs)
+    finally:
+        subparsers._parser_class = base
+
+
+def _add_setting_options(p: argparse.ArgumentParser, exclude: frozenset[str]) -> None:
+    from talkies.service.settings import Settings, option_name
+
+    for name, info in Settings.model_fields.items():
+        if name in exclude:
+            continue
+        default = info.get_default(call_default_factory=False)
+        shown = "~/.local/share/talkies" if name == "data_dir" else _shown(name, default)
+        text = f"{info.description} (default: {shown}; env {Settings.env_name(name)})"
+        text = " ".join(text.split()).replace("%", "%%")
+        flag = option_name(name)
+        if info.annotation is bool:
+            p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif name in ("api_keys", "fetch_allow"):
+            p.add_argument(flag, dest=name, action="append", metavar="VALUE", help=text + " [repeatable]")
+        else:
+            p.add_argument(flag, dest=name, metavar=_metavar(name), help=text)
+
+
+def _metavar(name: str) -> str:
+    if name.endswith("_s"):
+        return "DURATION"
+    if name.endswith(("_dir", "file")):
+        return "PATH"
+    if name.endswith("_url"):
+        return "URL"
+    return "BYTES" if name.endswith("_bytes") else name.upper()
+
+
+def _shown(name: str, value: Any) -> str:
+    if value in ("", (), None):
+        return "none"
+    if name.endswith("_s") and isinstance(value, float):
+        for unit, size in (("d", _DAY_S), ("h", _HOUR_S), ("m", _MINUTE_S)):
+            if value >= size and value % size == 0:
+                return f"{value / size:g}{unit}"
+        return f"{value:g}s"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def settings_from(args: argparse.Namespace, environ: Any = None) -> Any:
+    """Settings from the environment and the options given on the command line."""
+    from talkies.service.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        value = getattr(args, name, None)
+        if isinstance(value, list):  # a repeated option: each value as given (an empty key is refused)
+            value = tuple(value)
+        overrides[name] = value
+    return Settings.load(environ, **overrides)
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    import dataclasses
     import logging
 
     from talkies.errors import InvalidOptionError
-    from talkies.service.settings import Settings
     from talkies.service.worker import run_workers
 
-    names = ("queue_url", "storage_url", "workers", "data_dir", "engine", "fetch_allow_private")
-    settings = Settings.load(**{name: getattr(args, name, None) for name in names})
+    settings = settings_from(args)
     if not settings.queue_url.startswith(("redis:", "rediss:", "unix:")):
         raise InvalidOptionError(
             f"queue URL is {settings.queue_url!r}; `talkies worker` needs a shared redis://host:port/db "
@@ -96,7 +171,7 @@ def run_worker(args: argparse.Namespace) -> int:
         )
     if settings.workers < 1:
         raise InvalidOptionError(f"workers is {settings.workers}; it must be at least 1", field="workers")
-    settings = dataclasses.replace(settings, data_dir=settings.data_dir.resolve())
+    settings = settings.replace(data_dir=Path(settings.data_dir).resolve())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.storage_root.mkdir(parents=True, exist_ok=True)
     logging.getLogger("talkies.service").info("workers for %s", settings.queue_url)
@@ -106,29 +181,6 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     from talkies.service.server import serve
-    from talkies.service.settings import Settings, parse_duration
 
-    overrides = {
-        name: getattr(args, name, None)
-        for name in (
-            "host",
-            "port",
-            "queue_port",
-            "workers",
-            "data_dir",
-            "queue_url",
-            "storage_url",
-            "public_url",
-            "tls_certfile",
-            "tls_keyfile",
-            "tls_self_signed",
-            "engine",
-            "fetch_allow_private",
-            "live_sessions",
-        )
-    }
-    overrides["live_max_s"] = parse_duration(args.live_max_s) if args.live_max_s else None
-    overrides["api_keys"] = tuple(args.api_keys) if args.api_keys else None
-    overrides["retention_s"] = parse_duration(args.retention_s) if args.retention_s else None
-    serve(Settings.load(**overrides))
+    serve(settings_from(args))
     return 0

@@ -69,7 +69,8 @@ class Guard:
             shown = host if host == address else f"{host} ({address})"
             raise BlockedAddressError(
                 f"{shown} is a {_kind(ip)} address; requests to loopback, private, link-local and "
-                "metadata addresses are refused (see fetch_allow_private / fetch_allow in the settings)"
+                "metadata addresses are refused (allow them with `talkies serve --fetch-allow "
+                "HOST_OR_NETWORK` or --allow-private-urls)"
             )
 
     def check_url_text(self, url: str, field: str = "url") -> HttpUrl:
@@ -171,14 +172,18 @@ def fetch_into(
         raise FetchError(f"{field} {shown} could not be fetched: {type(e).__name__}: {e}", field) from e
 
 
-def post_json(url: str, body: Any, guard: Guard, timeout_s: float) -> int:
-    """POST `body` as JSON; returns the status code (no redirects are followed). Every way it
-    can fail (a bad URL, a refused address, the network) is a FetchError."""
+def post_json(
+    url: str, body: bytes, guard: Guard, timeout_s: float, headers: dict[str, str] | None = None
+) -> int:
+    """POST `body` (JSON text, sent byte for byte: it may be signed) with `headers`; returns the
+    status code (no redirects are followed). Every way it can fail (a bad URL, a refused address,
+    the network) is a FetchError."""
     checked = parse_http_url(url, "fal_webhook")
     limits = Limits(time.monotonic() + timeout_s, lambda: False)
+    sent = {"Content-Type": "application/json", **(headers or {})}
     try:
         with _client(guard, limits) as client:
-            return client.post(checked.text, json=body).status_code
+            return client.post(checked.text, content=body, headers=sent).status_code
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, httpcore.TimeoutException) as e:
         raise FetchError(f"fal_webhook {_shown(url)}: {type(e).__name__}: {e}", "fal_webhook") from e
 

@@ -27,7 +27,10 @@ _CHUNK = 1 << 16
 # (methods, path pattern, scope, body is a file). First match wins; anything else needs an API
 # key and has a JSON body. File downloads are public (the file id is the secret), so are upload
 # URLs (the upload id is). File bodies stream to the handlers, under max_upload_bytes.
-_PUBLIC_PAGES = r"^/(health|openapi\.json|docs|docs/oauth2-redirect|redoc|live)$"
+_PUBLIC_PAGES = (
+    r"^/(|health|openapi\.json|docs|docs/oauth2-redirect|redoc|live|\.well-known/jwks\.json"
+    r"|static-offline-docs/[\w.-]+|playground/[\w./-]+)$"
+)
 _ROUTES: tuple[tuple[frozenset[str], re.Pattern[str], str, bool], ...] = (
     (frozenset({"GET", "HEAD"}), re.compile(r"^/files/[^/]+/[^/]+$"), "public", False),
     (frozenset({"GET", "HEAD"}), re.compile(_PUBLIC_PAGES), "public", False),

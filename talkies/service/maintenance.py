@@ -31,7 +31,7 @@ from pathlib import Path
 import redis
 from fastapi.concurrency import run_in_threadpool
 
-from talkies.service import webhooks
+from talkies.service import logs, webhooks
 from talkies.service.context import Context
 from talkies.service.errors import timeout_outcome, worker_died_outcome
 from talkies.service.files import file_id_of
@@ -47,8 +47,10 @@ def reap_stale(ctx: Context, now: float) -> None:
     """Re-queue (or fail, after max_attempts) jobs whose worker stopped sending heartbeats."""
     for job in ctx.store.stale(now - ctx.settings.stale_after_s):
         if job.attempts >= ctx.settings.max_attempts:
-            if ctx.store.finish(job.id, worker_died_outcome(job.attempts), now, attempt=job.attempts):
+            outcome = worker_died_outcome(job.attempts)
+            if ctx.store.finish(job.id, outcome, now, attempt=job.attempts):
                 log.error("job %s: worker died %d times, giving up", job.id, job.attempts)
+                logs.job_ended(job, outcome)
         elif ctx.store.requeue(job.id, job.attempts):
             ctx.store.log(
                 job.id,
@@ -62,7 +64,9 @@ def reap_stale(ctx: Context, now: float) -> None:
 def expire_deadlines(ctx: Context, now: float) -> None:
     for job in ctx.store.overdue(now):
         assert job.start_deadline is not None
-        ctx.store.finish(job.id, timeout_outcome(job.start_deadline - job.created_at), now)
+        outcome = timeout_outcome(job.start_deadline - job.created_at)
+        if ctx.store.finish(job.id, outcome, now):
+            logs.job_ended(job, outcome)
 
 
 def recover_orphans(ctx: Context, now: float) -> None:

@@ -14,7 +14,7 @@ their jobs stop sending heartbeats and are queued again by the maintenance loop.
 
 from __future__ import annotations
 
-import dataclasses
+import errno
 import json
 import logging
 import multiprocessing
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from talkies.errors import InvalidOptionError
 from talkies.service.settings import Settings
 
 log = logging.getLogger("talkies.service")
@@ -38,11 +39,12 @@ def serve(settings: Settings) -> None:
     """Run the service until interrupted."""
     import uvicorn
 
+    from talkies.service import logs
     from talkies.service.app import create_app
 
     settings.require_safe_bind()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    settings = dataclasses.replace(settings, data_dir=settings.data_dir.resolve())
+    logs.configure(settings.log_format)
+    settings = settings.replace(data_dir=settings.data_dir.resolve())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.tls_self_signed and settings.tls_certfile is None:
         settings = _use_self_signed(settings)
@@ -50,7 +52,7 @@ def serve(settings: Settings) -> None:
     if settings.queue_port is not None:
         sockets.append(_bind(settings.host, settings.queue_port))
     ports = [s.getsockname()[1] for s in sockets]
-    settings = dataclasses.replace(settings, port=ports[0], queue_port=ports[1] if len(ports) > 1 else None)
+    settings = settings.replace(port=ports[0], queue_port=ports[1] if len(ports) > 1 else None)
     # uvicorn re-raises the SIGTERM it caught once it has shut down; as an exception (instead
     # of the default "terminate now") it lets the `finally` below stop the workers in order.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -63,8 +65,11 @@ def serve(settings: Settings) -> None:
             ssl_certfile=settings.tls_certfile,
             ssl_keyfile=settings.tls_keyfile,
             log_level="info",
+            log_config=None,  # our handler (logs.configure): one format for every line
+            access_log=False,  # logs.RequestLog writes the request lines, with the fal request id
             timeout_graceful_shutdown=3,
         )
+        _announce(settings)
         if supervisor is not None:
             supervisor.start()
         else:
@@ -141,7 +146,7 @@ def _use_self_signed(settings: Settings) -> Settings:
         files.bundle,
         files.ca,
     )
-    return dataclasses.replace(settings, tls_certfile=files.cert, tls_keyfile=files.key)
+    return settings.replace(tls_certfile=files.cert, tls_keyfile=files.key)
 
 
 def start_consumer(settings: Settings) -> Process:
@@ -181,13 +186,40 @@ def _consumer_main(settings: Settings, parent_pid: int, ready: Any) -> None:
     run_workers(settings, parent_pid, ready=ready)
 
 
+def _announce(settings: Settings) -> None:
+    """The served URL and the exact client environment, once the ports are bound."""
+    from talkies.service.clients import python_env, served_url
+
+    url = served_url(settings)
+    log.info("serving %s (playground %s/, API docs %s/docs)", url, url, url)
+    log.info("Python client (fal-client): %s", " ".join(python_env(settings, url)))
+    if not settings.tls_certfile:
+        log.info(
+            "fal-client speaks only https: start with --self-signed-tls for it; "
+            "the JS client works over http with requestMiddleware (README)"
+        )
+    log.info(
+        "JS client (@fal-ai/client): requestMiddleware rewriting https://queue.fal.run/ to %s/queue/", url
+    )
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
     # TCP, and without it every keep-alive response waited ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise InvalidOptionError(
+                f"port {port} on {host} is already in use (another talkies serve?); "
+                "stop it or choose another with --port (0 picks a free one)",
+                field="port",
+            ) from e
+        raise InvalidOptionError(f"cannot listen on {host}:{port}: {e.strerror}", field="host") from e
     sock.listen(2048)
     return sock
 

@@ -78,7 +78,12 @@ def submit(
     new = NewJob(
         job_id,
         endpoint.id,
-        {"inputs": refs, "options": endpoint.options(payload), "base_url": origin.base_url},
+        {
+            "inputs": refs,
+            "options": endpoint.options(payload),
+            "base_url": origin.base_url,
+            "input": _shown_input(ctx, payload, refs, origin.base_url),
+        },
         priority,
         deadline,
         webhook,
@@ -120,6 +125,16 @@ def _accept_inputs(
         _drop_files(ctx, refs)
         raise
     return refs
+
+
+def _shown_input(ctx: Context, payload: OmniHumanInput, refs: dict[str, inputs.Ref], base: str) -> dict:
+    """The request's input as the history shows it: inline data: URIs become the URLs of the
+    files they were stored as (a history entry stays small, and its thumbnails load)."""
+    shown = payload.model_dump(mode="json", exclude_none=True)
+    for field, ref in refs.items():
+        stored = ctx.files.get(ref["file"]) if "file" in ref else None
+        shown[field] = base + stored.url_path if stored is not None else ref.get("url", shown[field])
+    return shown
 
 
 def _drop_files(ctx: Context, refs: dict[str, inputs.Ref]) -> None:

@@ -1,26 +1,32 @@
-"""Webhook delivery (`?fal_webhook=<url>` on submit), with retries and exponential backoff.
+"""Webhook delivery (`?fal_webhook=<url>` on submit): signed as fal signs them, retried with
+exponential backoff over about two hours.
 
 When a job ends, the job store records a delivery in the same transaction (so none is lost to a
-crash). The API process's maintenance loop leases due deliveries and POSTs them; a failed try
-(a refused or malformed URL, a network error, or any non-2xx answer) counts as an attempt and is
-retried after webhook_backoff_s, doubling up to 15 minutes, webhook_attempts times in all (the
-defaults span about two hours, as fal's).
-Deliveries go through the same SSRF guard as input fetches.
+crash). The API process's maintenance loop leases due deliveries and POSTs them, each try with
+fresh X-Fal-Webhook-* signature headers (signing.py); a failed try (a refused or malformed URL,
+a network error, or any non-2xx answer) counts as an attempt and is retried after
+webhook_backoff_s, doubling up to MAX_BACKOFF_S, webhook_attempts times in all. fal promises 10
+tries over 2 hours; the defaults (10 tries, 15 s doubling, capped at an hour) wait 2 h 4 min
+between the first and the last (schedule_s). Deliveries go through the same SSRF guard as input
+fetches.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from talkies.service import signing
 from talkies.service.context import Context
 from talkies.service.errors import FetchError
 from talkies.service.fetch import post_json
+from talkies.service.settings import Settings
 from talkies.service.store import Delivery, Job
 
-MAX_BACKOFF_S = 900.0
+MAX_BACKOFF_S = 3600.0
 PARALLEL = 4
 log = logging.getLogger("talkies.service.webhooks")
 
@@ -38,9 +44,17 @@ def body(job: Job) -> dict[str, Any]:
     }
 
 
-def backoff_s(ctx: Context, attempts: int) -> float:
-    """Delay before try number `attempts + 1`."""
-    return min(ctx.settings.webhook_backoff_s * 2**attempts, MAX_BACKOFF_S)
+def backoff_s(settings: Settings, attempts: int) -> float:
+    """Delay before try number `attempts + 2` (after `attempts + 1` failed tries)."""
+    return min(settings.webhook_backoff_s * 2**attempts, MAX_BACKOFF_S)
+
+
+def schedule_s(settings: Settings) -> list[float]:
+    """When each try happens, in seconds after the job ended (the first try at 0)."""
+    times = [0.0]
+    for attempts in range(settings.webhook_attempts - 1):
+        times.append(times[-1] + backoff_s(settings, attempts))
+    return times
 
 
 def deliver_due(ctx: Context, now: float) -> int:
@@ -58,7 +72,9 @@ def _deliver(ctx: Context, delivery: Delivery) -> None:
         ctx.store.delivery_done(delivery.job_id, None)
         return
     try:
-        code = post_json(delivery.url, body(job), ctx.guard, ctx.settings.webhook_timeout_s)
+        content = json.dumps(body(job)).encode()
+        headers = signing.signed_headers(signing.load_key(ctx.settings.storage_root), job.id, content)
+        code = post_json(delivery.url, content, ctx.guard, ctx.settings.webhook_timeout_s, headers)
         problem = None if 200 <= code < 300 else f"answered HTTP {code}"
     except FetchError as e:  # post_json reports every way a try can fail as one: each is an attempt
         problem = e.message
@@ -71,4 +87,4 @@ def _deliver(ctx: Context, delivery: Delivery) -> None:
         ctx.store.delivery_done(job.id, None)
     else:
         ctx.store.log(job.id, f"webhook try {tries} failed ({problem}); retrying", "WARN")
-        ctx.store.delivery_done(job.id, time.time() + backoff_s(ctx, delivery.attempts))
+        ctx.store.delivery_done(job.id, time.time() + backoff_s(ctx.settings, delivery.attempts))

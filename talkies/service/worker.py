@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from talkies.errors import Cancelled
 from talkies.options import AnimateOptions
-from talkies.service import inputs, maintenance
+from talkies.service import inputs, logs, maintenance
 from talkies.service.context import Context
 from talkies.service.errors import cancelled_outcome, outcome_for, success, timeout_outcome
 from talkies.service.files import file_id_of
@@ -79,7 +79,7 @@ def run_workers(
     """Entry point of the consumer process: run `settings.workers` worker processes, as a child
     of `talkies serve` (dies with it) or `standalone` (`talkies worker`). `ready` (an Event)
     is set once a worker has warmed up."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)
     runner = Runner(settings, ready)
     runner.ctx = Context.open(settings, handler=runner.run)
     runner.ctx.queue.run_consumer(
@@ -101,7 +101,9 @@ class Runner:
 
     def warm_up(self) -> None:
         """Import the engine once per worker, before it takes a job; clear what crashed workers
-        of this host left in the scratch directory."""
+        of this host left in the scratch directory. Runs in the worker process, which is where
+        mediapipe's native code writes its chatter to descriptor 2: that is filtered here."""
+        logs.capture_native_stderr()
         self._engine = load_engine(self.settings.engine)
         maintenance.sweep_scratch(scratch_dir(self.settings), time.time(), self.settings.scratch_max_age_s)
         if self.ready is not None:
@@ -126,8 +128,10 @@ class Runner:
                 self.ctx.queue.enqueue(job.id, job.priority)
             raise
         store.log(job.id, _summary(outcome, job), "INFO" if outcome.ok else "ERROR")
-        if not store.finish(job.id, outcome, time.time(), attempt=job.attempts) and outcome.ok:
+        finished = store.finish(job.id, outcome, time.time(), attempt=job.attempts)
+        if not finished and outcome.ok:
             self._discard(outcome)  # another attempt owns the job now
+        logs.job_ended(job, outcome, superseded=not finished)
 
     def _attempt(self, job: Job) -> Outcome:
         deadline = job.start_deadline

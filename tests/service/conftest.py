@@ -10,6 +10,7 @@ import pytest
 
 from .helpers import data_uri, png_bytes, wav_bytes
 from .servers import Pki, Server, make_pki
+from .test_js_client import node_project  # noqa: F401  (the npm-installed JS client, for the playground too)
 
 
 @pytest.fixture(scope="session")

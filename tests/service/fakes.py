@@ -2,6 +2,7 @@
 
 Servers under test use `dispatch`, which picks the behaviour from the first word of the prompt,
 so one running server can exercise every path: "" -> instant, "slow N" -> N frames of 20 ms,
+"playable" (a real 2 s MP4),
 "input_error", "engine_error", "crash" (the worker process dies), "crash_once PATH" (dies the
 first time, succeeds once PATH exists).
 """
@@ -52,6 +53,28 @@ def slow(image, sound, options=None, output="talking.mp4", mask=None, progress=N
     return FakeResult(Path(output), n / 25)
 
 
+def playable(image, sound, options=None, output="talking.mp4", mask=None, progress=None):
+    """A real 2 s H.264 MP4 (a slowly changing colour) in well under a second: for pages that
+    play the result, without the real engine's cost."""
+    import av
+    import numpy as np
+
+    report = progress or (lambda p: None)
+    n = 50
+    with av.open(str(output), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width = stream.height = 128
+        stream.pix_fmt = "yuv420p"
+        for i in range(n):
+            frame = np.full((128, 128, 3), (60 + 3 * i, 40, 160), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+            report(Progress("render", i + 1, n, f"rendering frame {i + 1}/{n}"))
+        for packet in stream.encode():
+            container.mux(packet)
+    return FakeResult(Path(output), n / 25)
+
+
 def input_error(image, sound, options=None, output="talking.mp4", mask=None, progress=None):
     raise NoFaceError("no face found in image_url (a 16x16 picture); use a photo with a visible face")
 
@@ -74,6 +97,7 @@ def crash_once(image, sound, options=None, output="talking.mp4", mask=None, prog
 
 ENGINES = {
     "slow": slow,
+    "playable": playable,
     "input_error": input_error,
     "engine_error": engine_error,
     "crash": crash,

@@ -210,3 +210,22 @@ def test_validation_errors_are_422(server: Server, pki: Pki, media: Path) -> Non
     assert out["engine"]["message"][0]["loc"] == ["body", "image_url"]
     assert out["engine"]["message"][0]["type"] == "face_detection_error"
     assert out["schema"]["status"] == 422 and out["schema"]["message"][0]["loc"] == ["body", "audio_url"]
+
+
+def test_upload_file_with_the_storage_constants_pointed_here(server: Server, pki: Pki, media: Path) -> None:
+    """The README's recipe for upload_file without a proxy: the two module constants."""
+    out = run_client(
+        server,
+        pki,
+        media,
+        f"""
+        import fal_client.client as C
+        C.REST_URL = C.CDN_URL = "{server.url}"
+        image_url = fal_client.upload_file(MEDIA + "/portrait.png")
+        args = {{"image_url": image_url, "audio_url": encoded("voice.wav")}}
+        result = fal_client.subscribe(APP, arguments=args)
+        print(json.dumps({{"image_url": image_url, "result": result}}))
+    """,
+    )
+    assert out["image_url"].startswith(server.url + "/files/") and out["image_url"].endswith("/portrait.png")
+    assert out["result"]["video"]["file_size"] > 0

@@ -149,7 +149,11 @@ def test_result_of_running_job_is_400_not_a_retryable_code(client: httpx.Client,
 def test_validation_before_queueing(client: httpx.Client, inputs: dict, image_uri: str) -> None:
     cases = [
         ({"image_url": image_uri}, ["body", "audio_url"], "missing"),
-        ({**inputs, "resolution": "4k"}, ["body", "resolution"], "literal_error"),
+        (
+            {**inputs, "resolution": "4k"},
+            ["body", "resolution"],
+            "enum",
+        ),  # ResolutionEnum, as in fal's schema
         ({**inputs, "prompt": "x" * 2001}, ["body", "prompt"], "string_too_long"),
         (
             {**inputs, "image_url": data_uri(b"<html>", "image/png")},

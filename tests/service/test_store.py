@@ -222,3 +222,13 @@ def test_redis_queue_url_names_a_namespace_and_refuses_bad_ones() -> None:
         split_url("redis://h/0?name=a b")
     with pytest.raises(UnsupportedBackend, match=r"sqlite:///path/queue\.db or redis://"):
         open_store("postgres://h/db", Path("."))
+
+
+def test_history_is_per_endpoint_newest_first_paged_and_forgets_deleted_jobs(store: JobStore) -> None:
+    for i, (job_id, endpoint) in enumerate([("a", "x"), ("b", "y"), ("c", "x"), ("d", "x")]):
+        store.add(NewJob(job_id, endpoint, {"inputs": {}}), now=100.0 + i)
+    assert [j.id for j in store.history("x", 2)] == ["d", "c"]
+    assert [j.id for j in store.history("x", 2, before=102.0)] == ["a"]
+    assert [j.id for j in store.history("y", 10)] == ["b"]
+    store.delete("c")
+    assert [j.id for j in store.history("x", 10)] == ["d", "a"]

@@ -9,6 +9,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
 
 from talkies.service.context import Context
 from talkies.service.errors import TooLarge
@@ -16,6 +17,17 @@ from talkies.service.maintenance import scratch_name
 from talkies.service.submit import Origin
 
 QUEUE_ROOT = "queue_root"  # scope["state"] key set by the host-routing middleware
+
+# The API-key security scheme of the OpenAPI document (and the docs' Authorize button). The
+# gate checks the key before any handler runs; this only declares it, so it never refuses.
+api_key = APIKeyHeader(
+    name="Authorization",
+    scheme_name="ApiKey",
+    description="`Key <your key>` (fal's format; `Bearer <key>` works too). Needed when the server "
+    "runs with --api-key / TALKIES_API_KEYS.",
+    auto_error=False,
+)
+KEYED = [Depends(api_key)]
 
 
 def get_ctx(request: Request) -> Context:

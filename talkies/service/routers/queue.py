@@ -14,11 +14,11 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from talkies.service import protocol
+from talkies.service import logs, protocol, schemas
 from talkies.service.context import Context
 from talkies.service.endpoints import ENDPOINTS, Endpoint
 from talkies.service.errors import AlreadyCompleted, NotFound, NotReady, cancelled_outcome, outcome_response
-from talkies.service.routers.deps import CtxDep, origin
+from talkies.service.routers.deps import KEYED, CtxDep, origin
 from talkies.service.store import Job
 from talkies.service.submit import QueueOptions, submit
 
@@ -26,7 +26,7 @@ STREAM_POLL_S = 0.2
 # The `{app}` of per-request routes: any prefix (owner/alias, or the full endpoint id); request
 # ids are unique on their own, so it is declared (for the OpenAPI schema) but not used.
 AppPath = Annotated[str, Path(description="owner/alias of the endpoint, e.g. fal-ai/bytedance")]
-router = APIRouter(prefix="/queue", tags=["queue"])  # API key checked by the gate (gate.py)
+router = APIRouter(prefix="/queue", tags=["queue"], dependencies=KEYED)  # key checked by the gate (gate.py)
 
 
 def _submit_route(endpoint: Endpoint) -> Callable[..., JSONResponse]:
@@ -52,7 +52,11 @@ def _submit_route(endpoint: Endpoint) -> Callable[..., JSONResponse]:
 
 for _endpoint in ENDPOINTS.values():
     router.add_api_route(
-        f"/{_endpoint.id}", _submit_route(_endpoint), methods=["POST"], summary=f"Submit to {_endpoint.id}"
+        f"/{_endpoint.id}",
+        _submit_route(_endpoint),
+        methods=["POST"],
+        summary=f"Submit to {_endpoint.id}",
+        responses=schemas.SUBMIT,
     )
 
 
@@ -61,7 +65,7 @@ def submit_unknown(endpoint_id: str) -> None:
     raise NotFound(f"endpoint {endpoint_id!r} does not exist here; available: {', '.join(ENDPOINTS)}")
 
 
-@router.get("/{app:path}/requests/{request_id}/status")
+@router.get("/{app:path}/requests/{request_id}/status", responses=schemas.STATUS)
 def status(
     request: Request, ctx: CtxDep, app: AppPath, request_id: str, logs: str | None = None
 ) -> JSONResponse:
@@ -72,7 +76,11 @@ def status(
     return JSONResponse(body, status_code=code, headers={"x-fal-request-id": job.id})
 
 
-@router.get("/{app:path}/requests/{request_id}/status/stream")
+@router.get(
+    "/{app:path}/requests/{request_id}/status/stream",
+    responses=schemas.STREAM,
+    response_class=StreamingResponse,
+)
 async def status_stream(
     request: Request, ctx: CtxDep, app: AppPath, request_id: str, logs: str | None = None
 ) -> StreamingResponse:
@@ -83,7 +91,7 @@ async def status_stream(
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
 
-@router.get("/{app:path}/requests/{request_id}")
+@router.get("/{app:path}/requests/{request_id}", responses=schemas.RESULT)
 def result(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     """The model output, or the error of a failed request with its HTTP status."""
     job = _job(ctx, request_id)
@@ -92,7 +100,11 @@ def result(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     return outcome_response(job.outcome, job.id)
 
 
-@router.put("/{app:path}/requests/{request_id}/cancel")
+@router.put(
+    "/{app:path}/requests/{request_id}/cancel",
+    status_code=202,
+    responses=schemas.CANCEL,
+)
 def cancel(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
     """Cancel: a queued request is removed, a running one stops between frames."""
     found = ctx.store.cancel(request_id, cancelled_outcome(), time.time())
@@ -102,6 +114,8 @@ def cancel(app: AppPath, request_id: str, ctx: CtxDep) -> JSONResponse:
         raise AlreadyCompleted(f"request {request_id} already completed")
     if found == "requested":
         ctx.store.log(request_id, "cancellation requested", "WARN")
+    elif (job := ctx.store.get(request_id)) is not None and job.outcome is not None:
+        logs.job_ended(job, job.outcome)  # removed from the queue: it ends here, not in a worker
     return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
 
 

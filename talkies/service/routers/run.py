@@ -12,13 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from talkies.service import schemas
 from talkies.service.endpoints import ENDPOINTS, Endpoint, OmniHumanOutput
 from talkies.service.errors import ClientDisconnected, NotFound, cancelled_outcome, outcome_response
-from talkies.service.routers.deps import CtxDep, origin
+from talkies.service.routers.deps import KEYED, CtxDep, origin
 from talkies.service.submit import submit
 
 POLL_S = 0.1
-router = APIRouter(tags=["run"])  # API key checked by the gate (gate.py)
+router = APIRouter(tags=["run"], dependencies=KEYED)  # API key checked by the gate (gate.py)
 
 
 def _run_route(endpoint: Endpoint) -> Callable[..., Awaitable[JSONResponse]]:
@@ -50,6 +51,7 @@ for _endpoint in ENDPOINTS.values():
         methods=["POST"],
         response_model=OmniHumanOutput,
         summary=f"Run {_endpoint.id}",
+        responses=schemas.RUN,
     )
 
 

@@ -17,15 +17,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from talkies.errors import InputError
-from talkies.service import auth
+from talkies.service import auth, schemas
 from talkies.service.context import Context
 from talkies.service.errors import BadRequest
 from talkies.service.files import check_part_number
-from talkies.service.routers.deps import CtxDep, origin, spool, spooled
+from talkies.service.routers.deps import KEYED, CtxDep, origin, spool, spooled
 
 TOKEN_TTL_S = 3600.0
-authed = APIRouter(tags=["storage"])  # key or upload token, checked by the gate (gate.py)
-capability = APIRouter(tags=["storage"])
+authed = APIRouter(
+    tags=["storage"], dependencies=KEYED, responses={**schemas.UNAUTHORIZED, **schemas.TOO_LARGE}
+)  # key or upload token, checked by the gate (gate.py)
+capability = APIRouter(tags=["storage"], responses={**schemas.UPLOAD_TARGET, **schemas.TOO_LARGE})
 
 
 class InitiateUpload(BaseModel):
@@ -120,7 +122,7 @@ def multipart_start(
     return {"access_url": _file_url(request, file_id, name), "uploadId": upload_id}
 
 
-@authed.put("/files/{file_id}/{name}/multipart/{upload_id}/{part}")
+@authed.put("/files/{file_id}/{name}/multipart/{upload_id}/{part}", responses=schemas.UPLOAD_TARGET)
 async def multipart_part(
     request: Request, ctx: CtxDep, file_id: str, name: str, upload_id: str, part: int
 ) -> JSONResponse:
@@ -132,7 +134,7 @@ async def multipart_part(
     return JSONResponse({"partNumber": part, "etag": etag}, headers={"ETag": etag})
 
 
-@authed.post("/files/{file_id}/{name}/multipart/{upload_id}/complete")
+@authed.post("/files/{file_id}/{name}/multipart/{upload_id}/complete", responses=schemas.UPLOAD_TARGET)
 def multipart_complete(request: Request, ctx: CtxDep, file_id: str, name: str, upload_id: str) -> dict:
     """S3 step 3: join the parts."""
     _check_target(ctx, upload_id, file_id, name)

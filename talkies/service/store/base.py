@@ -163,6 +163,10 @@ class JobStore(Protocol):
 
     def delete(self, job_id: str) -> None: ...
 
+    def history(self, endpoint: str, limit: int, before: float | None = None) -> list[Job]:
+        """The endpoint's jobs, newest first: at most `limit` created before `before` (epoch s)."""
+        ...
+
     def due_deliveries(self, now: float, lease_s: float, limit: int = 20) -> list[Delivery]:
         """Webhooks due now, leased to the caller for `lease_s` seconds."""
         ...

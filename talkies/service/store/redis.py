@@ -16,6 +16,7 @@ Keys, all under `talkies:{name}:` (`name` from the queue URL, default "talkies")
 - `logs:{id}`   list of log lines (JSON)
 - `hooks`       sorted set of webhooks by when they are next due (or leased until)
 - `hook:{id}`   hash: webhook url and attempts
+- `created:{endpoint}` sorted set of an endpoint's job ids by creation time (request history)
 
 Redis client errors (the server is down or restarting) propagate as redis.ConnectionError /
 redis.TimeoutError; the API turns them into 503 with Retry-After (errors.py). redis-py
@@ -118,6 +119,7 @@ for k, v in pairs(fields) do redis.call('HSET', key, k, v) end
 redis.call('HSET', key, 'status', 'IN_QUEUE', 'seq', seq, 'attempts', 0, 'cancel_requested', 0)
 redis.call('ZADD', p .. 'queue', -tonumber(ARGV[3]) * STRIDE + seq, id)
 if ARGV[5] ~= '' then redis.call('ZADD', p .. 'deadlines', ARGV[5], id) end
+redis.call('ZADD', p .. 'created:' .. fields['endpoint'], ARGV[4], id)
 return 1
 """.replace("STRIDE", str(PRIORITY_STRIDE))
 
@@ -212,6 +214,8 @@ return 'removed'
 # ARGV: prefix, id
 _DELETE = """
 local p, id = ARGV[1], ARGV[2]
+local endpoint = redis.call('HGET', p .. 'job:' .. id, 'endpoint')
+if endpoint then redis.call('ZREM', p .. 'created:' .. endpoint, id) end
 redis.call('DEL', p .. 'job:' .. id, p .. 'logs:' .. id, p .. 'hook:' .. id)
 for _, z in ipairs({'queue', 'deadlines', 'running', 'finished', 'hooks'}) do
   redis.call('ZREM', p .. z, id)
@@ -395,6 +399,11 @@ class RedisJobStore:
 
     def delivery_done(self, job_id: str, next_at: float | None) -> None:
         self._delivery_done(args=[self.prefix, job_id, _num(next_at)])
+
+    def history(self, endpoint: str, limit: int, before: float | None = None) -> list[Job]:
+        top = f"({before!r}" if before is not None else "+inf"
+        ids = self.r.zrevrangebyscore(self._key("created", endpoint), top, "-inf", start=0, num=limit)
+        return self._many(ids)
 
     def _many(self, ids: Any) -> list[Job]:
         """The jobs of `ids` (bytes, as redis-py returns them) in one round trip."""

@@ -40,6 +40,7 @@ create table if not exists jobs (
     outcome text
 );
 create index if not exists jobs_queue on jobs (status, priority, seq);
+create index if not exists jobs_history on jobs (endpoint, created_at);
 create table if not exists logs (
     job_id text not null, n integer not null, message text not null, level text not null,
     timestamp text not null, primary key (job_id, n)
@@ -237,6 +238,12 @@ class SqliteJobStore:
         with self._tx() as db:
             for table, key in (("jobs", "id"), ("logs", "job_id"), ("webhooks", "job_id")):
                 db.execute(f"delete from {table} where {key} = ?", (job_id,))
+
+    def history(self, endpoint: str, limit: int, before: float | None = None) -> list[Job]:
+        return self._jobs(
+            "select * from jobs where endpoint = ? and created_at < ? order by created_at desc limit ?",
+            (endpoint, float("inf") if before is None else before, limit),
+        )
 
     def due_deliveries(self, now: float, lease_s: float, limit: int = 20) -> list[Delivery]:
         with self._tx() as db:
