@@ -34,13 +34,15 @@ from talkies.errors import InputError, LiveLimitError, LiveStreamError
 from talkies.live.analysis import RATE, STEP_S, Analyser, SplicedSpeech, window_bounds
 from talkies.live.fmp4 import FragmentMuxer
 from talkies.options import AnimateOptions
-from talkies.tracks import MotionTrack, PortraitRig, SpeechTrack, frame_count
+from talkies.tracks import MotionTrack, Phone, PortraitRig, SpeechTrack, frame_count
 
 LOOKAHEAD_S = 0.12  # of analysed audio beyond a frame's time before it is committed
 STALL_S = 0.3  # the caller may fall this far behind the clock before silence is inserted
 AUDIO_LEAD_S = 0.1  # voice muxed ahead of the last frame, so that frame's fragment leaves
 PROGRESS_S = 1.0
 ENCODE_QUEUE = 4  # rendered frames waiting for the encoder
+# A plan covers at most the last PLAN_HORIZON_S of audio, its start moving in ANCHOR_STEP_S.
+PLAN_HORIZON_S, ANCHOR_STEP_S = 16.0, 8.0
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ class _Loop:
         self.fps = session.options.fps
         self.committed = 0  # frames handed out
         self.muxed = 0  # samples of voice muxed
-        self.previous: MotionTrack | None = None
+        self.previous: _Planned | None = None
         self.ready = False
         self.last_progress = time.monotonic()
         self.timings = {"analysis": 0.0, "plan": 0.0, "render": 0.0, "encode": 0.0}
@@ -354,12 +356,17 @@ class _Loop:
             return
         options = replace(self.s.options, prompt=prompt).animate_options()
         n_frames = max(limit, frame_count(speech.duration_s, self.fps))
+        # The plan covers the audio since the horizon's anchor, not the whole session: its cost
+        # stays bounded (a plan of 60 s took ~10x one of 6 s, five times a second).
+        anchor = _anchor_s(speech.duration_s)
+        first = round(anchor * self.fps)
         started = time.monotonic()
-        track = motion.plan(speech, self.s.rig, n_frames, options)
+        track = motion.plan(_since(speech, anchor), self.s.rig, n_frames - first, options)
         self.timings["plan"] += time.monotonic() - started
-        for i, values in enumerate(_faded(self.previous, track, self.committed, limit), self.committed):
+        planned = _Planned(first, track)
+        for i, values in enumerate(_faded(self.previous, planned, self.committed, limit), self.committed):
             self._show(i, values, received, final)
-        self.previous = track
+        self.previous = planned
         self.committed = limit
 
     def _show(self, i: int, values: dict[str, float], received: int, final: bool) -> None:
@@ -430,17 +437,56 @@ class _Loop:
         )
 
 
-def _faded(previous: MotionTrack | None, track: MotionTrack, start: int, end: int):
+@dataclass(frozen=True)
+class _Planned:
+    """A plan of the session's frames from frame `first` on (track frame 0 is session frame
+    `first`)."""
+
+    first: int
+    track: MotionTrack
+
+    def reaches(self, i: int) -> bool:
+        return self.first <= i < self.first + self.track.n_frames
+
+    def values(self, i: int) -> dict[str, float]:
+        return {name: float(curve[i - self.first]) for name, curve in self.track.curves.items()}
+
+
+def _anchor_s(heard_s: float) -> float:
+    """Where a plan of `heard_s` of audio starts: on a grid of ANCHOR_STEP_S, at most
+    PLAN_HORIZON_S back (and at least PLAN_HORIZON_S - ANCHOR_STEP_S), so a plan moves its
+    start only every ANCHOR_STEP_S and what it plans near its end has that much behind it."""
+    steps = math.ceil(max(0.0, heard_s - PLAN_HORIZON_S) / ANCHOR_STEP_S)
+    return steps * ANCHOR_STEP_S
+
+
+def _since(speech: SpeechTrack, start_s: float) -> SpeechTrack:
+    """The track from `start_s` on, as a track of its own (time 0 at `start_s`)."""
+    if start_s <= 0:
+        return speech
+    hop = round(start_s / speech.hop_s)
+    phones = tuple(
+        Phone(p.label, max(p.start_s, start_s) - start_s, p.end_s - start_s, p.confidence)
+        for p in speech.phones
+        if p.end_s > start_s + 1e-9
+    )
+    envelopes = {
+        name: getattr(speech, name)[hop:]
+        for name in ("loudness", "pitch_hz", "voicing", "openness", "spread", "rounding", "speech")
+    }
+    notes = speech.notes[hop:] if speech.notes.size else speech.notes
+    return replace(speech, duration_s=speech.duration_s - start_s, phones=phones, notes=notes, **envelopes)
+
+
+def _faded(previous: _Planned | None, planned: _Planned, start: int, end: int):
     """Curve values of frames [start, end): the new plan, faded in from the previous one
     across the batch where the previous plan reached (no jump at the batch's first frame)."""
-    curves = {name: track.get(name) for name in track.curves}
     for i in range(start, end):
-        values = {name: float(curve[i]) for name, curve in curves.items()}
-        if previous is not None and i < previous.n_frames:
+        values = planned.values(i)
+        if previous is not None and previous.reaches(i):
             w = (i - start + 1) / (end - start)
-            values = {
-                name: (1 - w) * float(previous.get(name)[i]) + w * value for name, value in values.items()
-            }
+            before = previous.values(i)
+            values = {name: (1 - w) * before.get(name, 0.0) + w * value for name, value in values.items()}
         yield values
 
 
