@@ -225,14 +225,24 @@ def test_a_client_that_disconnects_mid_session_has_its_resources_released(
         stream(ws, pcm, 1.5)
         during = _server_footprint(live)
         ws.socket.close()  # gone, without an end message or a close frame
+
+    def released(now: tuple[int, int, int]) -> bool:
+        # (the server's own pool threads may also have wound down since `before`: fewer is fine)
+        return now[0] <= before[0] and now[1] == before[1]
+
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _server_footprint(live)[:2] != before[:2]:
+    while time.monotonic() < deadline and not released(_server_footprint(live)):
         time.sleep(0.2)
     after = _server_footprint(live)
     print("threads, children, RSS kB: before", before, "during", during, "after", after)
     assert during[1] == before[1] + 1  # the session's analysis process ...
-    assert after[:2] == before[:2]  # ... and its threads are gone
-    assert after[2] < before[2] + 60_000, f"RSS grew from {before[2]} to {after[2]} kB over 3 sessions"
+    assert released(after), (before, after)  # ... and its threads are gone
+    # Less than what one session holds is left after three: a session that kept its memory
+    # would leave all of it, three times over. What is left is glibc's per-thread arenas
+    # (measured: 30, 50 and 107 MB after 1, 3 and 6 sessions of ~100 MB; 45 MB after 6 with
+    # MALLOC_ARENA_MAX=2 in the server's environment, see docs/live.md).
+    session = during[2] - before[2]
+    assert after[2] - before[2] < session, f"RSS {before[2]} -> {after[2]} kB, a session {session}"
 
 
 @pytest.mark.slow
