@@ -14,6 +14,7 @@ from talkies.audio import analyze_speech
 from talkies.audio.decoders import _segments
 from talkies.audio.noise import measure_noise, suppress_noise
 from talkies.errors import Cancelled
+from talkies.motion import lips
 from talkies.options import AnimateOptions
 from talkies.tracks import Phone, SpeechTrack, frame_count
 
@@ -96,6 +97,62 @@ def test_a_doubtful_m_over_a_loud_voiced_vowel_does_not_shut_the_lips() -> None:
     phones = (Phone("AA", 0.0, 0.8, 0.7), Phone("M", 0.8, 1.1, 0.7), Phone("AA", 1.1, 2.0, 0.7))
     curves = _plan(SpeechTrack(**{**track.__dict__, "phones": phones}))
     assert curves["jaw_open"][5:-5].min() > 0.2
+
+
+# --- closures in noise and doubtful closures ------------------------------------------------------
+
+
+def _with_dip(
+    label: str, confidence: float, floor: float, dip: float, dip_s: float = 0.06, before: float = 1.0
+) -> SpeechTrack:
+    """Voiced "AA"s (the first of loudness `before`, the second 1) around a `dip_s` dip of
+    loudness `dip` under a phone `label`, with leading and trailing pauses whose loudness is
+    `floor` (what suppressed noise leaves)."""
+    start, end = 1.0, 1.0 + dip_s
+    phones = (
+        Phone("SIL", 0.0, 0.4, 0.95), Phone("AA", 0.4, start, 0.6), Phone(label, start, end, confidence),
+        Phone("AA", end, 1.6, 0.6), Phone("SIL", 1.6, 2.0, 0.95),
+    )  # fmt: skip
+    base = synthetic_speech(phones, 2.0)
+    t = np.arange(base.loudness.size) * base.hop_s
+    loud = np.where(base.speech, 1.0, floor).astype(np.float32)
+    loud[(t >= 0.4) & (t < start)] = before
+    loud[(t >= start) & (t < end)] = dip
+    voicing = np.where(base.speech, 1.0, 0.0).astype(np.float32)
+    return SpeechTrack(**{**base.__dict__, "loudness": loud, "voicing": voicing})
+
+
+def _shut_s(speech: SpeechTrack) -> float:
+    """Seconds of mouth time with the lips fully closed (closure curve >= 0.99)."""
+    phones = sorted(speech.phones, key=lambda p: p.start_s)
+    fine = np.arange(0.0, speech.duration_s + 0.5, 0.005)
+    times = np.arange(int(speech.duration_s * 25)) / 25.0
+    frames = lips.Frames(times, times + 0.02, 0.04)
+    return float(np.sum(lips.closure_curve(phones, speech, fine, frames) >= 0.99) * 0.005)
+
+
+def test_in_a_denoised_recording_a_dip_to_the_residual_noise_is_a_closure() -> None:
+    # a "th" (the recogniser's reading of an m in noise) dipping to the noise that suppression
+    # leaves: from 0 the dip is 45% of the vowels, too shallow; from the noise's floor, 21%
+    track = _with_dip("DH", 0.5, floor=0.3, dip=0.45)
+    assert _shut_s(SpeechTrack(**{**track.__dict__, "denoised": True})) > 0.0
+    assert _shut_s(track) == 0.0  # a clean recording's dip that shallow is no closure
+
+
+def test_a_doubtful_closure_is_not_stretched_into_the_sound_before_it() -> None:
+    # the vowel before is voiced but not loud (what keeps a doubtful closure out of loud sound)
+    sure = _shut_s(_with_dip("M", 0.95, floor=0.0, dip=0.2, dip_s=0.04, before=0.5))
+    doubtful = _shut_s(_with_dip("M", 0.6, floor=0.0, dip=0.2, dip_s=0.04, before=0.5))
+    assert sure >= lips.MIN_CLOSURE_S - 0.006, sure  # held 70 ms up to the release
+    assert 0.0 < doubtful <= 0.045, doubtful  # the phone itself, not the vowel before it
+
+
+def test_in_a_denoised_recording_the_dips_alone_close_the_lips_briefly() -> None:
+    # a long dip under a doubtful "t": in noise most such dips are t, d and h, not p/b/m
+    track = _with_dip("K", 0.5, floor=0.0, dip=0.05, dip_s=0.14)
+    noisy = _shut_s(SpeechTrack(**{**track.__dict__, "denoised": True}))
+    assert 0.0 < noisy <= lips.NOISY_DIP_MAX_S + 0.006, noisy
+    assert _shut_s(track) > lips.NOISY_DIP_MAX_S + 0.03
 
 
 # --- singing ------------------------------------------------------------------------------------

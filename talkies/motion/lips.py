@@ -30,6 +30,9 @@ from talkies.motion.visemes import BILABIALS, OPEN_VOWELS
 from talkies.tracks import Phone, SpeechTrack
 
 MIN_CLOSURE_S = 0.07  # shortest closure before the release (70 ms, no flicker)
+# ... of a doubtful p/b/m (a label under SURE_LABEL, or a dip alone): it is not stretched back
+# beyond the phone into what may be a vowel; a frame's worth of closure still reads as one.
+DOUBTFUL_CLOSURE_S = 0.04
 CLOSURE_RAMP_S = 0.04  # lips travel to closure in this time
 RELEASE_S = 0.03  # and open again this fast after the release
 BILABIAL_TRUST = 0.4  # evidence (confidence or an acoustic dip) needed to force a closure
@@ -37,10 +40,13 @@ MAX_CLOSURE_S = 0.15  # at very low frame rates a closure still may not swallow 
 MARGIN_S = 0.003  # keep a protected frame this far from any closure
 # Acoustic closures: a dip at least DIP_DEPTH below the softer of the loudest points within
 # DIP_REACH_S either side, both of which must be speech (SPEECH_LEVEL or louder); the closure
-# spans the part of the dip below its half depth, at least DIP_MIN_S and at most DIP_MAX_S.
+# spans the part of the dip below its half depth, at least DIP_MIN_S and at most DIP_MAX_S. In a
+# denoised recording loudness is measured from its residual noise (timeline.residual_noise),
+# and the rims need only DENOISED_SPEECH_LEVEL: suppression takes the quiet vowels down too.
 DIP_DEPTH = 0.6
 DIP_REACH_S = 0.15
 SPEECH_LEVEL = 0.25
+DENOISED_SPEECH_LEVEL = 0.15
 DIP_MIN_S = 0.03
 DIP_MAX_S = 0.15
 ACOUSTIC_TRUST = 0.6
@@ -65,6 +71,8 @@ AGREE_DIP = 0.15
 LOUD_BARRIER = 0.6
 # Closures between sung notes stay short (a consonant, not a rest).
 SUNG_DIP_MAX_S = 0.08
+# ... and so do those the dips alone suggest in a denoised recording (`_dip_max_s`).
+NOISY_DIP_MAX_S = 0.06
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,8 @@ def _hold(phone: Phone, before: float, after: float, frames: Frames) -> tuple[fl
     """(start, end) mouth times of full closure: ideally MIN_CLOSURE_S (or a frame) up to the
     release, inside the barriers, and covering at least one frame that plays near the phone
     (within one frame of it: what a viewer, and the lip-sync test, can tolerate)."""
-    longest = max(MIN_CLOSURE_S, min(frames.period_s + 0.005, MAX_CLOSURE_S))
+    shortest = MIN_CLOSURE_S if phone.confidence >= SURE_LABEL else DOUBTFUL_CLOSURE_S
+    longest = max(shortest, min(frames.period_s + 0.005, MAX_CLOSURE_S))
     start = max(min(phone.start_s, phone.end_s - longest), before)
     end = min(phone.end_s, after)
     near = (
@@ -219,6 +228,7 @@ def acoustic_closures(
         return []
     dt = float(fine_s[1] - fine_s[0])
     reach = max(1, round(DIP_REACH_S / dt))
+    speech_level = DENOISED_SPEECH_LEVEL if speech.denoised else SPEECH_LEVEL
     minima = np.flatnonzero((loud[1:-1] <= loud[:-2]) & (loud[1:-1] < loud[2:])) + 1
     found: list[Phone] = []
     for i in minima:
@@ -227,7 +237,7 @@ def acoustic_closures(
         before = float(loud[max(0, i - reach) : i + 1].max())
         after = float(loud[i : i + reach + 1].max())
         rim = min(before, after)
-        if rim < SPEECH_LEVEL or loud[i] > (1.0 - DIP_DEPTH) * rim:
+        if rim < speech_level or loud[i] > (1.0 - DIP_DEPTH) * rim:
             continue
         half = loud[i] + 0.5 * (rim - loud[i])
         lo, hi = i, i
@@ -238,12 +248,21 @@ def acoustic_closures(
         start, end = float(fine_s[lo]), float(fine_s[hi]) + dt
         if end - start < DIP_MIN_S:
             start, end = float(fine_s[i]) - DIP_MIN_S / 2, float(fine_s[i]) + DIP_MIN_S / 2
-        start = max(start, end - (SUNG_DIP_MAX_S if speech.style == "singing" else DIP_MAX_S))
+        start = max(start, end - _dip_max_s(speech))
         voiced = float(timeline.sample(speech.voicing, speech.hop_s, fine_s[lo : hi + 1]).mean()) >= VOICED
         deep = loud[i] <= DEEP_DIP * rim
         if _may_hide(phones, float(fine_s[i]), start, end, voiced, speech.denoised, deep):
             found.append(Phone("P", start, end, ACOUSTIC_TRUST))
     return found
+
+
+def _dip_max_s(speech: SpeechTrack) -> float:
+    """The longest acoustic closure: short between sung notes (a consonant, not a rest) and in
+    a denoised recording, where a dip is weaker evidence (most of them there are t, d and h:
+    a held closure on one reads as a mumble, a brief one as a lip movement); DIP_MAX_S else."""
+    if speech.style == "singing":
+        return SUNG_DIP_MAX_S
+    return NOISY_DIP_MAX_S if speech.denoised else DIP_MAX_S
 
 
 def _may_hide(

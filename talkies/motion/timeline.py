@@ -23,6 +23,8 @@ FINE_DT_S = 0.005
 PHONE_REACH_S = 0.08
 # A recognised silence next to a pause joins it where the loudness (0..1) stays under this.
 QUIET_LEVEL = 0.3
+# In a denoised clip, loudness is measured from this percentile of it (`residual_noise`).
+RESIDUAL_PERCENTILE = 5.0
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,18 @@ def loudness_profile(speech: SpeechTrack, times_s: np.ndarray, sigma_s: float = 
     """(n,) 0..1 loudness at `times_s`, smoothed and rescaled so that the clip's loud speech
     (95th percentile of speaking samples) reads 1."""
     loud = smooth(sample(speech.loudness, speech.hop_s, times_s), sigma_s, step(times_s))
+    if speech.denoised and speech.loudness.size:
+        loud = loud - residual_noise(speech)
     talking = speaking(speech, times_s)
     reference = np.percentile(loud[talking], 95) if talking.any() else loud.max(initial=0.0)
     return np.clip(loud / reference, 0.0, 1.0) if reference > 1e-6 else np.zeros_like(loud)
+
+
+def residual_noise(speech: SpeechTrack) -> float:
+    """The loudness that suppressed noise leaves in the quietest moments of a denoised clip
+    (its 5th percentile). It is the floor of that clip's loudness scale: a stop closure or an
+    /m/ dips to it, not to 0, and measured from 0 the dip would read as shallow as a vowel's."""
+    return float(np.percentile(speech.loudness, RESIDUAL_PERCENTILE))
 
 
 def step(times_s: np.ndarray) -> float:
