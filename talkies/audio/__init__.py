@@ -34,6 +34,7 @@ from talkies.audio.noise import DENOISE_BELOW_DB, measure_noise, suppress_noise
 from talkies.audio.pitch import pitch_and_voicing
 from talkies.audio.recognize import Aside, recognise
 from talkies.audio.singing import held_notes, is_sung
+from talkies.phones import SILENCE
 from talkies.tracks import Audio, Phone, SpeechTrack
 
 __all__ = ["analyse_in_background", "analyze_speech"]
@@ -123,7 +124,7 @@ def _discount(phones: tuple[Phone, ...], snr_db: float) -> tuple[Phone, ...]:
     from 1 at the suppression threshold to 0.6 at 8 dB SNR and below; silences keep theirs."""
     scale = float(np.clip(0.6 + 0.4 * (snr_db - 8.0) / (DENOISE_BELOW_DB - 8.0), 0.6, 1.0))
     return tuple(
-        p if p.label == "SIL" else Phone(p.label, p.start_s, p.end_s, round(p.confidence * scale, 3))
+        p if p.label == SILENCE else Phone(p.label, p.start_s, p.end_s, round(p.confidence * scale, 3))
         for p in phones
     )
 
@@ -135,6 +136,6 @@ def _recognised_share(phones: tuple[Phone, ...], speech: np.ndarray, voicing: np
         return 0.0
     covered = np.zeros(voiced.shape, bool)
     for p in phones:
-        if p.label != "SIL" and p.confidence >= 0.7:
+        if p.label != SILENCE and p.confidence >= 0.7:
             covered[round(p.start_s / HOP_S) : round(p.end_s / HOP_S)] = True
     return float(np.count_nonzero(covered & voiced)) / float(np.count_nonzero(voiced))

@@ -110,8 +110,9 @@ def recognise(
                 found[i] = _chunk_phones(rec, pcms[i], actives[i], report)
         done += end - start
     if aside is not None and tasks:
+        chunk_of_task = [*chunks_aside, *loops_aside]
         for k, result in aside.collect():
-            i = (list(chunks_aside) + list(loops_aside))[k]
+            i = chunk_of_task[k]
             if tasks[k].kind == "loop":
                 found[i] = _combined(aligned[i], result, actives[i])
             else:

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from talkies.phones import SILENCE
 from talkies.tracks import Audio, Phone, SpeechTrack
 
 RATE = 16_000  # the session's audio, as analysed (mono float32)
@@ -153,7 +154,7 @@ class SplicedSpeech:
         n = len(self._speech)
         last = self._last
         phones = tuple(self._phones)
-        spoken = any(p.label != "SIL" for p in phones)
+        spoken = any(p.label != SILENCE for p in phones)
         return SpeechTrack(
             duration_s=self.end_s,
             hop_s=HOP_S,

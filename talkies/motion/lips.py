@@ -27,6 +27,7 @@ import numpy as np
 from talkies.curves import ramp
 from talkies.motion import timeline, visemes
 from talkies.motion.visemes import BILABIALS, OPEN_VOWELS
+from talkies.phones import SILENCE
 from talkies.tracks import Phone, SpeechTrack
 
 MIN_CLOSURE_S = 0.07  # shortest closure before the release (70 ms, no flicker)
@@ -55,7 +56,7 @@ ACOUSTIC_TRUST = 0.6
 # (an /m/ murmur swallowed by its vowel, as in "moon"). A silence shorter than SHORT_GAP_S
 # counts only when voiced (a murmur): an unvoiced gap that short is any stop, and there the
 # mouth shape holds (design.md).
-MAY_HIDE = frozenset({"SIL", "K", "G", "N", "NG"})
+MAY_HIDE = frozenset({SILENCE, "K", "G", "N", "NG"})
 _OPENING = frozenset(visemes.DIPHTHONGS)  # diphthongs start open
 SHORT_GAP_S = 0.12
 VOICED = 0.5
