@@ -30,7 +30,7 @@ from talkies.audio.frames import (
     voice_activity,
     weighted_power,
 )
-from talkies.audio.noise import DENOISE_BELOW_DB, measure_noise, suppress_noise
+from talkies.audio.noise import DENOISE_BELOW_DB, NoiseFloor, measure_noise, suppress_noise
 from talkies.audio.pitch import pitch_and_voicing
 from talkies.audio.recognize import Aside, recognise
 from talkies.audio.singing import held_notes, is_sung
@@ -47,7 +47,11 @@ _RAISED_REFERENCE = 10 ** (-25 / 10)  # ... to this, for the recogniser
 
 
 def analyze_speech(
-    voice: Audio, tick: Callable[[float], None] | None = None, aside: Aside | None = None
+    voice: Audio,
+    tick: Callable[[float], None] | None = None,
+    aside: Aside | None = None,
+    noise: NoiseFloor | None = None,
+    words: bool = True,
 ) -> SpeechTrack:
     """Phones and envelopes of the voice, at any sample rate and channel count.
 
@@ -61,11 +65,14 @@ def analyze_speech(
     not decoded), plus ~0.6 s once per process to load the recogniser. Deterministic: the same
     audio gives the same track. With `aside` (a second recogniser in another process,
     background.py) about half of the decoding runs there at the same time; the track is
-    the same.
+    the same. `noise` is the steady noise under the voice where the caller knows it better
+    than the clip itself can tell (a live window of half a second is often all speech, and its
+    quietest moments are the voice); `words=False` recognises with the phone loop alone
+    (recognize.recognise): live mode's windows.
     """
     report = tick or (lambda share: None)
     x16 = mono_16k(voice)
-    floor = measure_noise(x16)
+    floor = measure_noise(x16) if noise is None else noise
     if floor.noisy:
         x16 = suppress_noise(x16, floor)
     report(0.05)
@@ -83,7 +90,9 @@ def analyze_speech(
     notes = held_notes(pitch_hz, voicing, speech)
     report(0.15)
     heard = x16 * _recogniser_gain(x16, ref)
-    phones = recognise(heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside)
+    phones = recognise(
+        heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside, words
+    )
     if floor.noisy:
         phones = _discount(phones, floor.snr_db)
     return SpeechTrack(

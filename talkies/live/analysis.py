@@ -19,17 +19,22 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from talkies.phones import SILENCE
 from talkies.tracks import Audio, Phone, SpeechTrack
 
+if TYPE_CHECKING:  # the parent never loads the speech stage; only the child does
+    from talkies.audio.noise import NoiseFloor
+
 RATE = 16_000  # the session's audio, as analysed (mono float32)
 HOP_S = 0.01  # the speech stage's envelope hop (audio.frames.HOP_S)
 STEP_S = 0.2  # a window is analysed each time this much new audio has come
 CONTEXT_S = 0.3  # already analysed audio re-analysed before the new audio
 SPLICE_S = 0.1  # of the previous window's end replaced by the next window
+NOISE_HISTORY_S, NOISE_EVERY_S, NOISE_MIN_S = 10.0, 1.0, 2.0  # see NoiseHistory
 _ENVELOPES = ("loudness", "pitch_hz", "voicing", "openness", "spread", "rounding")
 _START_S = 120.0  # the child process imports the engine and loads the recogniser in this
 
@@ -93,8 +98,39 @@ class Analyser:
             self._process.wait()
 
 
+class NoiseHistory:
+    """The steady noise of the session, measured on its last NOISE_HISTORY_S of audio, not on
+    each window: a window is half a second, often all voice, and the quietest 5% of that is
+    speech (measured on 68 s of clean streamed speech, 51 of 340 windows called themselves
+    noisy and were "denoised", voice and all). Measured anew every NOISE_EVERY_S of audio; no
+    noise is assumed until NOISE_MIN_S has come."""
+
+    def __init__(self) -> None:
+        self._audio = np.zeros(0, np.float32)
+        self._end_s = 0.0
+        self._measured_at_s = -math.inf
+        self._floor: NoiseFloor | None = None
+
+    def add(self, start_s: float, samples: np.ndarray) -> None:
+        """A window of the session's audio from `start_s` (windows overlap; only what is new counts)."""
+        new = samples[max(0, round((self._end_s - start_s) * RATE)) :]
+        self._audio = np.concatenate([self._audio, new])[-round(NOISE_HISTORY_S * RATE) :]
+        self._end_s = max(self._end_s, start_s + samples.size / RATE)
+
+    def floor(self) -> NoiseFloor:
+        from talkies.audio.noise import NoiseFloor, measure_noise
+
+        if self._end_s < NOISE_MIN_S:
+            return NoiseFloor(np.zeros(0), math.inf)
+        if self._floor is None or self._end_s - self._measured_at_s >= NOISE_EVERY_S:
+            self._floor, self._measured_at_s = measure_noise(self._audio), self._end_s
+        return self._floor
+
+
 def serve(fd: int) -> None:
-    """The child: analyse each (start_s, samples) window until None comes (or the parent goes)."""
+    """The child: analyse each (start_s, samples) window until None comes (or the parent goes),
+    with the session's noise floor (NoiseHistory) and the phone loop alone (`words=False`: on
+    windows this short it closes more of the p, b and m, at a tenth of the word decoder's cost)."""
     from talkies import audio
 
     conn = Connection(fd)
@@ -102,6 +138,7 @@ def serve(fd: int) -> None:
     voiced = (0.3 * np.sign(np.sin(2 * np.pi * 140 * t)) * np.hanning(t.size)).astype(np.float32)
     audio.analyze_speech(Audio(voiced[None, :], RATE))  # loads the recogniser now, not mid-stream
     conn.send(None)
+    noise = NoiseHistory()
     while True:
         try:
             request = conn.recv()
@@ -111,7 +148,9 @@ def serve(fd: int) -> None:
             return
         start_s, samples = request
         try:
-            conn.send(Window(start_s, audio.analyze_speech(Audio(samples[None, :], RATE))))
+            noise.add(start_s, samples)
+            track = audio.analyze_speech(Audio(samples[None, :], RATE), noise=noise.floor(), words=False)
+            conn.send(Window(start_s, track))
         except Exception as e:  # the parent raises it
             conn.send(e)
 
