@@ -7,13 +7,18 @@ import io
 import itertools
 import queue
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from audio_synth import as_audio, pink_noise
+from motion_helpers import read_wav
 
-from talkies.live.analysis import SplicedSpeech, Window
+from talkies.audio import analyze_speech
+from talkies.audio.noise import NoiseFloor, measure_noise
+from talkies.live.analysis import NOISE_MIN_S, NoiseHistory, SplicedSpeech, Window
 from talkies.live.fmp4 import FragmentMuxer
 from talkies.tracks import Phone, SpeechTrack, frame_count
 
@@ -38,6 +43,41 @@ def test_a_new_window_wins_from_the_splice_point_and_its_phones_get_absolute_tim
     assert np.all(track.loudness[40:] == pytest.approx(0.8))
     labels = [(p.label, round(p.start_s, 2), round(p.end_s, 2)) for p in track.phones]
     assert labels == [("AA", 0.0, 0.3), ("M", 0.3, 0.4), ("B", 0.4, 0.45), ("IY", 0.45, 0.7)]
+
+
+def _windows(
+    x: np.ndarray, step_s: float = 0.2, context_s: float = 0.3
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(start_s, samples) of the overlapping windows a live session sends its analyser."""
+    rate, end = 16000, 0
+    while end < x.size:
+        start, end = max(0, end - round(context_s * rate)), min(x.size, end + round(step_s * rate))
+        yield start / rate, x[start:end]
+
+
+def test_the_live_noise_floor_is_the_sessions_not_each_windows() -> None:
+    x, _ = read_wav("speech")
+    noisy = x + pink_noise(x.size, 5) * 0.3 * np.sqrt(np.mean(x**2))  # about 10 dB SNR
+    for voice, noisy_expected in ((x, False), (noisy, True)):
+        history, floors = NoiseHistory(), []
+        for start_s, samples in _windows(voice):
+            history.add(start_s, samples)
+            floors.append(history.floor())
+        known = round(NOISE_MIN_S / 0.2)
+        assert all(f.snr_db == np.inf for f in floors[: known - 1])  # nothing assumed yet
+        assert all(f.noisy == noisy_expected for f in floors[known + 1 :]), noisy_expected
+    # each window alone calls a third of this clean recording noisy (the bug this mends)
+    assert sum(measure_noise(samples).noisy for _, samples in _windows(x)) >= 8
+
+
+def test_a_live_window_is_recognised_by_the_phone_loop_and_takes_the_noise_floor_given() -> None:
+    x, _ = read_wav("speech")
+    window = as_audio(x[16000:24000])
+    track = analyze_speech(window, words=False)
+    spoken = [p for p in track.phones if p.label != "SIL"]
+    assert len(spoken) >= 4 and all(p.confidence == 0.5 for p in spoken)  # the loop's own confidence
+    assert not track.denoised
+    assert analyze_speech(window, noise=NoiseFloor(np.full(257, 1e-3), 5.0), words=False).denoised
 
 
 def test_the_fragmented_mp4_stream_holds_every_frame_and_the_whole_voice() -> None:

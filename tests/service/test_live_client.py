@@ -102,11 +102,10 @@ def test_fal_client_realtime_streams_speech_and_gets_lip_synced_playable_media(
     measured = measure_video(output, transcript, source_audio=EXAMPLES / "speech.wav")
     figures = {f.name: f for f in measured.figures}
     print({name: (f.value, f.n) for name, f in figures.items()}, "latency", done)
-    # The issue asks 90%. speech.wav has 7 closures, and a live session's windows depend on
-    # timing: on this 2-core machine under CI a run closed 5, 6 or 7 of them (7 on an idle
-    # machine); bench/live.py --measure judges 62 closures (92% measured). The floor here, 4
-    # of 7, fails a mouth that does not close for p, b and m, not a window's timing.
-    assert figures["p/b/m closed"].value >= 4 / 7 - 1e-9, figures["p/b/m closed"]
+    # The issue's figures. speech.wav has 7 closures, so 90% is all 7: since the live windows
+    # are recognised by the phone loop (live/analysis.py) every run closed 7, idle and with
+    # one or two busy loops beside it (before, a loaded run closed 5, 6 or 7).
+    assert figures["p/b/m closed"].value >= 0.9, figures["p/b/m closed"]
     assert figures["open vowels"].value >= 0.8
     assert -60 <= figures["A/V offset ms"].value <= 40
 
