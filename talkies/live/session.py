@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from av.audio.resampler import AudioResampler
+from threadpoolctl import threadpool_limits
 
 from talkies import face, media, motion, render
 from talkies.errors import InputError, LiveLimitError, LiveStreamError
@@ -141,6 +142,7 @@ class LiveSession:
         mask: str | bytes | None = None,
     ) -> None:
         options.validate()
+        _blas_on_one_thread()
         self.options = options
         self._emit = on_output
         self._analyser = Analyser()
@@ -488,6 +490,20 @@ def _faded(previous: _Planned | None, planned: _Planned, start: int, end: int):
             before = previous.values(i)
             values = {name: (1 - w) * before.get(name, 0.0) + w * value for name, value in values.items()}
         yield values
+
+
+def _blas_on_one_thread() -> None:
+    """BLAS on one thread for the rest of this process's life (see pipeline.one_blas_thread:
+    its threads spin between the renderer's small products and take the encoder's core).
+    Sessions are threads of one process, so a per-session limit would be undone by the first
+    session to end while others still render."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        threadpool_limits(limits=1, user_api="blas")
+        _BLAS_LIMITED = True
+
+
+_BLAS_LIMITED = False
 
 
 def _return_memory() -> None:
