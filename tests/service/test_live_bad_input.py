@@ -205,9 +205,17 @@ def _server_footprint(server: Server) -> tuple[int, int, int]:
     assert server.proc is not None
     status = Path(f"/proc/{server.proc.pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines())
-    tasks = Path(f"/proc/{server.proc.pid}/task").iterdir()
-    children = [pid for task in tasks for pid in (task / "children").read_text().split()]
+    children = [pid for task in Path(f"/proc/{server.proc.pid}/task").iterdir() for pid in _children(task)]
     return int(fields["Threads"]), len(children), int(fields["VmRSS"].split()[0])
+
+
+def _children(task: Path) -> list[str]:
+    """Child pids of one of the server's threads; none when the thread ended since it was
+    listed (a session's threads end while the footprint is read)."""
+    try:
+        return (task / "children").read_text().split()
+    except FileNotFoundError:
+        return []
 
 
 @pytest.mark.slow
