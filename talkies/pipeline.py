@@ -8,9 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
-from talkies import audio, face, media, motion, render
+from talkies import audio, blas, face, media, motion, render
 from talkies.options import AnimateOptions
 from talkies.tracks import MotionTrack, frame_count
 
@@ -60,17 +58,8 @@ def animate(
     path is then left untouched (the video is written to a temporary file and moved in place only
     when complete). Raises `talkies.errors.InputError` subclasses for bad input.
     """
-    with one_blas_thread():
+    with blas.one_thread():  # the engine uses the cores itself (blas.py)
         return _animate(image, sound, options, output, mask, progress)
-
-
-def one_blas_thread() -> threadpool_limits:
-    """A context in which BLAS (numpy's and scipy's OpenBLAS) runs on one thread. The engine
-    spreads its own work over the cores (speech helpers, the encoder thread); OpenBLAS's threads,
-    woken for every small product (the renderer's shape basis: a few dozen weights over the mesh)
-    and spinning between them, took the core the encoder needed: bench/speed.py on speech.wav,
-    720p 59 -> 67 frames/s, 1080p 36 -> 44 (render stage 1.82 -> 1.50 s and 3.61 -> 2.86 s)."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _animate(

@@ -70,6 +70,18 @@ def test_the_live_noise_floor_is_the_sessions_not_each_windows() -> None:
     assert sum(measure_noise(samples).noisy for _, samples in _windows(x)) >= 8
 
 
+def test_a_stall_in_a_noisy_stream_does_not_switch_the_noise_off() -> None:
+    x, _ = read_wav("speech")
+    noisy = x + pink_noise(x.size, 5) * 0.3 * np.sqrt(np.mean(x**2))
+    at = 3 * 16000  # the session inserts digital silence when its caller stalls
+    stalled = np.concatenate([noisy[:at], np.zeros(8000, np.float32), noisy[at:]])
+    history, floors = NoiseHistory(), []
+    for start_s, samples in _windows(stalled):
+        history.add(start_s, samples)
+        floors.append(history.floor())
+    assert all(f.noisy for f in floors[round(NOISE_MIN_S / 0.2) + 1 :])
+
+
 def test_a_live_window_is_recognised_by_the_phone_loop_and_takes_the_noise_floor_given() -> None:
     x, _ = read_wav("speech")
     window = as_audio(x[16000:24000])
@@ -77,7 +89,10 @@ def test_a_live_window_is_recognised_by_the_phone_loop_and_takes_the_noise_floor
     spoken = [p for p in track.phones if p.label != "SIL"]
     assert len(spoken) >= 4 and all(p.confidence == 0.5 for p in spoken)  # the loop's own confidence
     assert not track.denoised
-    assert analyze_speech(window, noise=NoiseFloor(np.full(257, 1e-3), 5.0), words=False).denoised
+    noisy_floor = NoiseFloor(np.full(257, 1e-3), 5.0)
+    assert analyze_speech(window, noise=noisy_floor, words=False).denoised
+    for n in (0, 300):  # too short to filter: analysed as it is
+        assert analyze_speech(as_audio(np.zeros(n, np.float32)), noise=noisy_floor).phones == ()
 
 
 def test_the_fragmented_mp4_stream_holds_every_frame_and_the_whole_voice() -> None:

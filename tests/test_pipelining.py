@@ -116,3 +116,21 @@ def test_helper_keeps_none_of_the_parents_sockets() -> None:
         assert len(held) <= 2, held  # its pipes to this process and to its own second helper
     finally:
         listener.close()
+
+
+def test_blas_runs_on_one_thread_while_any_caller_needs_it_and_is_restored_after() -> None:
+    from threadpoolctl import threadpool_info
+
+    from talkies import blas
+
+    def threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = threads()
+    first, second = blas.one_thread(), blas.one_thread()  # two callers that overlap
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert threads() == {1}  # the second still runs
+    second.__exit__(None, None, None)
+    assert threads() == before

@@ -83,7 +83,10 @@ def measure_noise(x16: np.ndarray) -> NoiseFloor:
 
 
 def suppress_noise(x16: np.ndarray, floor: NoiseFloor) -> np.ndarray:
-    """(n,) float32: x16 with the steady noise `floor` taken out (decision-directed Wiener)."""
+    """(n,) float32: x16 with the steady noise `floor` taken out (decision-directed Wiener);
+    as it is when too short to filter (under four STFT frames, as `measure_noise` needs)."""
+    if x16.size < _N_FFT * 4 or floor.psd.shape != (_N_FFT // 2 + 1,):
+        return x16.astype(np.float32)
     spec = _spectrum(x16)
     power = np.abs(spec) ** 2
     noise = np.maximum(floor.psd * _OVERSUBTRACT, 1e-20)[:, None]

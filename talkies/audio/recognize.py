@@ -87,9 +87,9 @@ def recognise(
     takes well under a second): it may raise to stop the analysis. With `aside`, about half
     of the decoding runs there (`_share_out`), at the same time; the phones are the same.
     `words=False` takes the phone loop's phones alone (`_LOOP_CONFIDENCE`), in this process:
-    a tenth of the cost, and on the half-second windows of live mode more often right about
-    p, b and m than the word decoder, which has no whole words there to go on (on 68 s of
-    streamed speech, 94% of the bilabials closed against 84%)."""
+    about a fifth of the decoding (`_LOOP_SHARE`), and on the half-second windows of live mode
+    more often right about p, b and m than the word decoder, which has no whole words there to
+    go on (on 68 s of streamed speech, 94% of the bilabials closed against 84%)."""
     rec = recogniser()
     per_hop = round(RATE_ASR * HOP_S)
     bounds = chunk_bounds(speech)

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from av.audio.resampler import AudioResampler
-from threadpoolctl import threadpool_limits
 
-from talkies import face, media, motion, render
+from talkies import blas, face, media, motion, render
 from talkies.errors import InputError, LiveLimitError, LiveStreamError
 from talkies.live.analysis import RATE, STEP_S, Analyser, SplicedSpeech, window_bounds
 from talkies.live.fmp4 import FragmentMuxer
@@ -142,7 +141,6 @@ class LiveSession:
         mask: str | bytes | None = None,
     ) -> None:
         options.validate()
-        _blas_on_one_thread()
         self.options = options
         self._emit = on_output
         self._analyser = Analyser()
@@ -260,7 +258,8 @@ class LiveSession:
         muxer = FragmentMuxer(size, self.options.fps, RATE, self.options.turbo_mode)
         loop = _Loop(self, muxer)
         try:
-            loop.run()
+            with blas.one_thread():  # shared with the other sessions of this process (blas.py)
+                loop.run()
         except Exception as e:  # reported to the caller; the session is over
             self._emit(Failed(f"{type(e).__name__}: {e}"))
         finally:
@@ -490,20 +489,6 @@ def _faded(previous: _Planned | None, planned: _Planned, start: int, end: int):
             before = previous.values(i)
             values = {name: (1 - w) * before.get(name, 0.0) + w * value for name, value in values.items()}
         yield values
-
-
-def _blas_on_one_thread() -> None:
-    """BLAS on one thread for the rest of this process's life (see pipeline.one_blas_thread:
-    its threads spin between the renderer's small products and take the encoder's core).
-    Sessions are threads of one process, so a per-session limit would be undone by the first
-    session to end while others still render."""
-    global _BLAS_LIMITED
-    if not _BLAS_LIMITED:
-        threadpool_limits(limits=1, user_api="blas")
-        _BLAS_LIMITED = True
-
-
-_BLAS_LIMITED = False
 
 
 def _return_memory() -> None:

@@ -153,8 +153,9 @@ def _loud_barriers(
 
 
 def _hold(phone: Phone, before: float, after: float, frames: Frames) -> tuple[float, float]:
-    """(start, end) mouth times of full closure: ideally MIN_CLOSURE_S (or a frame) up to the
-    release, inside the barriers, and covering at least one frame that plays near the phone
+    """(start, end) mouth times of full closure: ideally MIN_CLOSURE_S (DOUBTFUL_CLOSURE_S for a
+    doubtful p/b/m, in any recording), or a frame where that is longer, up to the release,
+    inside the barriers, and covering at least one frame that plays near the phone
     (within one frame of it: what a viewer, and the lip-sync test, can tolerate)."""
     shortest = MIN_CLOSURE_S if phone.confidence >= SURE_LABEL else DOUBTFUL_CLOSURE_S
     longest = max(shortest, min(frames.period_s + 0.005, MAX_CLOSURE_S))

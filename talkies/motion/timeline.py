@@ -158,7 +158,9 @@ def rng(seed: int, stream: int) -> np.random.Generator:
 
 def loudness_profile(speech: SpeechTrack, times_s: np.ndarray, sigma_s: float = 0.06) -> np.ndarray:
     """(n,) 0..1 loudness at `times_s`, smoothed and rescaled so that the clip's loud speech
-    (95th percentile of speaking samples) reads 1."""
+    (95th percentile of speaking samples) reads 1. In a denoised clip it is measured from the
+    residual noise (`residual_noise`), for everything that reads it: closures (their dips),
+    the jaw's loudness gain and the prosody's emphasis."""
     loud = smooth(sample(speech.loudness, speech.hop_s, times_s), sigma_s, step(times_s))
     if speech.denoised and speech.loudness.size:
         loud = loud - residual_noise(speech)
