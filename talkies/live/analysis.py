@@ -146,8 +146,8 @@ def _without_digital_silence(x: np.ndarray, shortest_s: float = 0.01) -> np.ndar
 def serve(fd: int) -> None:
     """The child: analyse each (start_s, samples) window until None comes (or the parent goes),
     with the session's noise floor (NoiseHistory) and the phone loop alone (`words=False`: on
-    windows this short it closes more of the p, b and m, and the analysis takes about half the
-    CPU: 0.44 s per second of audio against 0.81)."""
+    windows this short it closes more of the p, b and m, and the analysis took about half the
+    CPU: 0.44 s per second of audio against 0.81; with BLAS on one thread, 0.13)."""
     from talkies import blas
 
     with blas.one_thread():  # this process works beside the renderer's
