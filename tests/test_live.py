@@ -18,7 +18,7 @@ from motion_helpers import read_wav
 
 from talkies.audio import analyze_speech
 from talkies.audio.noise import NoiseFloor, measure_noise
-from talkies.live.analysis import NOISE_MIN_S, NoiseHistory, SplicedSpeech, Window
+from talkies.live.analysis import NOISE_MIN_S, STEP_S, NoiseHistory, SplicedSpeech, Window, window_bounds
 from talkies.live.fmp4 import FragmentMuxer
 from talkies.tracks import Phone, SpeechTrack, frame_count
 
@@ -45,14 +45,14 @@ def test_a_new_window_wins_from_the_splice_point_and_its_phones_get_absolute_tim
     assert labels == [("AA", 0.0, 0.3), ("M", 0.3, 0.4), ("B", 0.4, 0.45), ("IY", 0.45, 0.7)]
 
 
-def _windows(
-    x: np.ndarray, step_s: float = 0.2, context_s: float = 0.3
-) -> Iterator[tuple[float, np.ndarray]]:
-    """(start_s, samples) of the overlapping windows a live session sends its analyser."""
-    rate, end = 16000, 0
-    while end < x.size:
-        start, end = max(0, end - round(context_s * rate)), min(x.size, end + round(step_s * rate))
-        yield start / rate, x[start:end]
+def _windows(x: np.ndarray) -> Iterator[tuple[float, np.ndarray]]:
+    """(start_s, samples) of the overlapping windows a live session sends its analyser, one
+    every STEP_S of audio (`window_bounds`)."""
+    rate, analysed_s = 16000, 0.0
+    while analysed_s * rate < x.size:
+        start_s, end_s = window_bounds(analysed_s, min(x.size / rate, analysed_s + STEP_S))
+        yield start_s, x[round(start_s * rate) : round(end_s * rate)]
+        analysed_s = end_s
 
 
 def test_the_live_noise_floor_is_the_sessions_not_each_windows() -> None:
@@ -63,7 +63,7 @@ def test_the_live_noise_floor_is_the_sessions_not_each_windows() -> None:
         for start_s, samples in _windows(voice):
             history.add(start_s, samples)
             floors.append(history.floor())
-        known = round(NOISE_MIN_S / 0.2)
+        known = round(NOISE_MIN_S / STEP_S)
         assert all(f.snr_db == np.inf for f in floors[: known - 1])  # nothing assumed yet
         assert all(f.noisy == noisy_expected for f in floors[known + 1 :]), noisy_expected
     # each window alone calls a third of this clean recording noisy (the bug this mends)
@@ -79,7 +79,7 @@ def test_a_stall_in_a_noisy_stream_does_not_switch_the_noise_off() -> None:
     for start_s, samples in _windows(stalled):
         history.add(start_s, samples)
         floors.append(history.floor())
-    assert all(f.noisy for f in floors[round(NOISE_MIN_S / 0.2) + 1 :])
+    assert all(f.noisy for f in floors[round(NOISE_MIN_S / STEP_S) + 1 :])
 
 
 def test_a_live_window_is_recognised_by_the_phone_loop_and_takes_the_noise_floor_given() -> None:

@@ -231,6 +231,7 @@ def acoustic_closures(
     dt = float(fine_s[1] - fine_s[0])
     reach = max(1, round(DIP_REACH_S / dt))
     speech_level = DENOISED_SPEECH_LEVEL if speech.denoised else SPEECH_LEVEL
+    longest = _dip_max_s(speech)
     minima = np.flatnonzero((loud[1:-1] <= loud[:-2]) & (loud[1:-1] < loud[2:])) + 1
     found: list[Phone] = []
     for i in minima:
@@ -250,7 +251,7 @@ def acoustic_closures(
         start, end = float(fine_s[lo]), float(fine_s[hi]) + dt
         if end - start < DIP_MIN_S:
             start, end = float(fine_s[i]) - DIP_MIN_S / 2, float(fine_s[i]) + DIP_MIN_S / 2
-        start = max(start, end - _dip_max_s(speech))
+        start = max(start, end - longest)
         voiced = float(timeline.sample(speech.voicing, speech.hop_s, fine_s[lo : hi + 1]).mean()) >= VOICED
         deep = loud[i] <= DEEP_DIP * rim
         if _may_hide(phones, float(fine_s[i]), start, end, voiced, speech.denoised, deep):
