@@ -20,7 +20,8 @@ reports:
     mediapipe and the models included), read after the two runs and before (b) holds all
     frames in memory; and of the speech-analysis helper processes, their peaks (VmHWM, summed;
     the pages they share with the parent are counted in each, so this overstates them) and
-    their proportional set size (Pss) after the runs;
+    their proportional set size (Pss) after the runs; and the largest peak of the forked
+    processes that drew the frames (ru_maxrss of reaped children, shared pages counted);
   - the engine's import time (`import talkies.pipeline`, before the clock starts).
 
 And once per invocation: `talkies --version`, median wall time of 7 runs in new interpreters.
@@ -129,7 +130,11 @@ def _helpers_mb() -> tuple[float, float]:
     while todo:
         pid = todo.pop()
         for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
+            try:
+                children = (task / "children").read_text().split()
+            except FileNotFoundError:  # a thread that ended meanwhile
+                continue
+            for child in children:
                 todo.append(int(child))
                 peak += _proc_kb(f"/proc/{child}/status", "VmHWM:") / 1e3
                 pss += _proc_kb(f"/proc/{child}/smaps_rollup", "Pss:") / 1e3
@@ -168,6 +173,7 @@ def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
     wall, first_s, marks, result = _run_once(talkies.pipeline.animate, options, image, audio, out)
     warm_wall, warm_first_s, _, _ = _run_once(talkies.pipeline.animate, options, image, audio, out)
     peak, (helpers_peak, helpers_pss) = _peak_mb(), _helpers_mb()
+    drawers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3  # reaped children
     names = [n for n in ("load", "analyse", "plan", "render") if n in marks]
     ends = [*(marks[n] for n in names[1:]), marks["wall"]]
     stage_s = {n: end - marks[n] for n, end in zip(names, ends, strict=True)}
@@ -199,6 +205,7 @@ def _measure(resolution: str, turbo: bool, image: str, audio: str) -> dict:
         "peak_mb": peak,
         "helpers_peak_mb": helpers_peak,
         "helpers_pss_mb": helpers_pss,
+        "drawers_peak_mb": drawers_peak,
         "rss_import_mb": rss_import,
         "import_s": import_s,
     }
@@ -224,7 +231,7 @@ def _print_table(rows: list[dict]) -> None:
     head = (
         f"{'audio':<22} {'res':<6} {'size':<10} {'turbo':<5} {'frames':>6} {'e2e s':>6} {'e2e fps':>7} "
         f"{'warm fps':>8} {'1st frame s':>11} {'enc fps':>7} {'still fps':>9} {'ratio':>5} "
-        f"{'peak MB':>7} {'helpers MB':>10} {'import':>9}  stages (s, cold)"
+        f"{'peak MB':>7} {'helpers MB':>10} {'drawers MB':>10} {'import':>9}  stages (s, cold)"
     )
     print(head)
     print("-" * len(head))
@@ -239,7 +246,7 @@ def _print_table(rows: list[dict]) -> None:
             f"{r['audio']:<22} {r['resolution']:<6} {r['size']:<10} {turbo:<5} {n:>6} {r['wall_s']:>6.2f} "
             f"{n / r['wall_s']:>7.1f} {n / r['warm_wall_s']:>8.1f} {first:>11} {n / r['same_s']:>7.1f} "
             f"{n / r['still_s']:>9.1f} {r['wall_s'] / r['same_s']:>5.2f} {r['peak_mb']:>7.0f} "
-            f"{helpers:>10} {imported:>9}  {stages}"
+            f"{helpers:>10} {r['drawers_peak_mb']:>10.0f} {imported:>9}  {stages}"
         )
     print(
         "\ne2e fps: frames / animate() wall time, the process's first call (cold).  warm fps: its second\n"
@@ -248,7 +255,9 @@ def _print_table(rows: list[dict]) -> None:
         "copies of the source frame.  ratio: animate() wall (cold) / encode-alone wall on the same\n"
         "frames.  peak MB: ru_maxrss of the process after both calls.  helpers MB: the speech\n"
         "helpers' peak resident sizes summed (pages shared with the process counted in each) / their\n"
-        "proportional set size after the calls.  import: `import talkies.pipeline` time and the\n"
+        "proportional set size after the calls.  drawers MB: the largest peak resident size of the\n"
+        "forked processes that drew the frames (ru_maxrss of reaped children; the pages they share\n"
+        "with the process counted in full).  import: `import talkies.pipeline` time and the\n"
         "resident size after it."
     )
 

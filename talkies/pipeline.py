@@ -114,7 +114,7 @@ def _animate(
             first_frame_at.append(time.monotonic())
         report(Progress("render", done, n_frames, f"rendering frame {done}/{n_frames}"))
 
-    frames = render.frames_of(puppet, track)
+    frames = render.frames_of(puppet, track, parallel=options.concurrent)
     drawing = render.is_drawing(puppet)  # ink lines ring at a photo's quality: encoded finer
     media.encode_video(
         frames, voice, output, options.fps, size, turbo=options.turbo_mode, on_frame=on_frame, drawing=drawing

@@ -1,7 +1,8 @@
 """Dependency direction, checked mechanically: stages talk only through the contract types.
 
 - A stage (media, face, audio, motion, render) may import the contracts (tracks, errors,
-  options) and its own private modules, never another stage, the pipeline or an adapter.
+  options), the shared process plumbing (forking) and its own private modules, never another
+  stage, the pipeline or an adapter.
 - The library never imports the adapters (cli, service).
 - The service's web, queue and storage libraries (fastapi, starlette, uvicorn, huey, redis,
   boto3) are imported only under talkies/service; the service reaches the engine only through
@@ -32,6 +33,8 @@ CONTRACTS = {
     "talkies.phones",
     "talkies.formats",
 }
+# Plumbing, not a stage: helper processes (audio's speech analysis, render's second renderer).
+PLUMBING = {"talkies.forking"}
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "huey", "redis", "boto3")
 ENGINE_FACE = {
     "talkies",
@@ -75,7 +78,7 @@ def _ours(package: Path, names: set[str], known: dict[str, Path]) -> set[str]:
 def stage_violations(package: Path) -> list[str]:
     """Stage modules that import another stage, the pipeline or an adapter."""
     known, bad = modules(package), []
-    contracts = {c.replace("talkies", package.name, 1) for c in CONTRACTS}
+    contracts = {c.replace("talkies", package.name, 1) for c in CONTRACTS | PLUMBING}
     for stage in STAGES:
         own = f"{package.name}.{stage}"
         for name, path in known.items():

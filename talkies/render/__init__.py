@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from talkies.render.forked import drawn_in_helpers, helper_count
 from talkies.render.frame import render_frame
 from talkies.render.puppet import Puppet, build_puppet, close_silent_eyes, puppet_for
 from talkies.tracks import MotionTrack, PortraitRig
@@ -43,11 +44,19 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
     yield from frames_of(puppet_for(rig, turbo), track)
 
 
-def frames_of(puppet: Puppet, track: MotionTrack) -> Iterator[np.ndarray]:
-    """`frames`, from a puppet made by `prepare`."""
+def frames_of(puppet: Puppet, track: MotionTrack, parallel: bool = False) -> Iterator[np.ndarray]:
+    """`frames`, from a puppet made by `prepare`. `parallel`: drawn by forked helper
+    processes, one per core (render/forked.py), where there is more than one; the same
+    frames."""
     curves = {name: np.asarray(curve, np.float64) for name, curve in track.curves.items()}
-    for i in range(track.n_frames):
-        yield frame_at(puppet, {name: float(curve[i]) for name, curve in curves.items()})
+    values = [{name: float(curve[i]) for name, curve in curves.items()} for i in range(track.n_frames)]
+    helpers = helper_count() if parallel else 0
+    if helpers:
+        draw = lambda v: frame_at(puppet, v)  # noqa: E731
+        height, width = puppet.image.shape[:2]
+        yield from drawn_in_helpers(draw, values, (height, width), helpers)
+    else:
+        yield from (frame_at(puppet, v) for v in values)
 
 
 def frame_at(puppet: Puppet, values: dict[str, float]) -> np.ndarray:
