@@ -13,7 +13,8 @@ closes its copies of the parent's sockets, leaves Ctrl-C to the parent, and leav
 os._exit, never running the parent's exit code. Linux only (`available()`): fork is unsafe
 on macOS and absent on Windows.
 
-Used by audio/background.py (speech analysis) and render/forked.py (every other frame).
+Used by audio/background.py (speech analysis) and render/forked.py (the frames, one helper per
+core).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import signal
 import socket
 import stat
 import sys
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -85,13 +87,17 @@ class Helper:
             self.kill()
             raise EngineError(f"cannot reach {self._what}: {e}") from e
 
-    def wait(self, tick: Callable[[float], None] = lambda share: None) -> Any:
+    def wait(self, tick: Callable[[float], None] = lambda share: None, timeout_s: float | None = None) -> Any:
         """The value of the child's next ("done", value), calling `tick` on its ticks; its
-        ("error", e) is raised here, and its death is an EngineError."""
+        ("error", e) is raised here, and its death is an EngineError; so is `timeout_s`
+        without any message from it (the child is stuck)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             if not self._conn.poll(_POLL_S):
                 if not self.alive():
                     raise self._died()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise EngineError(f"{self._what} answered nothing for {timeout_s:.0f} s")
                 continue
             try:
                 kind, value = self._conn.recv()

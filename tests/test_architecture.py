@@ -33,7 +33,7 @@ CONTRACTS = {
     "talkies.phones",
     "talkies.formats",
 }
-# Plumbing, not a stage: helper processes (audio's speech analysis, render's second renderer).
+# Plumbing, not a stage: helper processes (audio's speech analysis, render's frame drawers).
 PLUMBING = {"talkies.forking"}
 SERVICE_ONLY = ("fastapi", "starlette", "uvicorn", "huey", "redis", "boto3")
 ENGINE_FACE = {

@@ -58,10 +58,14 @@ def test_the_helpers_draw_the_very_frames_of_this_process() -> None:
     n = 12
     track = motion.plan(_speech(), rig, n, AnimateOptions(seed=3))
     here = list(render.frames_of(puppet, track))
-    there = list(render.frames_of(puppet, track, parallel=True))
-    assert forked.helper_count() >= 2, "these machines have two cores"
+    draw = lambda v: render.frame_at(puppet, v)  # noqa: E731
+    curves = {name: np.asarray(c, np.float64) for name, c in track.curves.items()}
+    values = [{name: float(c[i]) for name, c in curves.items()} for i in range(n)]
+    there = list(forked.drawn_in_helpers(draw, values, picture.shape[:2], 2))
     assert len(here) == len(there) == n
     assert all(np.array_equal(a, b) for a, b in zip(here, there, strict=True))
+    parallel = list(render.frames_of(puppet, track, parallel=True))  # with helper_count() helpers
+    assert all(np.array_equal(a, b) for a, b in zip(here, parallel, strict=True))
 
 
 def _speech():
@@ -107,12 +111,42 @@ def test_a_caller_that_stops_early_leaves_no_process() -> None:
     assert not _children() - before
 
 
-def test_opencv_threads_are_back_after_the_fork() -> None:
+def test_helpers_run_opencv_on_their_own_thread_and_leave_this_process_as_it_was() -> None:
     threads = cv2.getNumThreads()
-    frames = forked.drawn_in_helpers(_draw, _values(3), SHAPE, 2)
-    next(frames)
+    cv2.resize(np.zeros((512, 512, 3), np.uint8), (300, 300))  # this process's pool at work
+    seen = list(forked.drawn_in_helpers(lambda v: _draw({"k": cv2.getNumThreads()}), _values(2), SHAPE, 2))
+    assert [int(f[0, 0, 0]) for f in seen] == [1, 1]  # none set (OpenCV reports 1), and no hang
     assert cv2.getNumThreads() == threads
-    frames.close()
+
+
+def test_a_helper_that_draws_nothing_for_too_long_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "_STALL_S", 0.5)
+
+    def stuck(values: dict[str, float]) -> np.ndarray:
+        if values["k"] == 2:
+            time.sleep(60)
+        return _draw(values)
+
+    before = _children()
+    with pytest.raises(EngineError, match="a rendering process answered nothing for"):
+        list(forked.drawn_in_helpers(stuck, _values(6), SHAPE, 2))
+    assert _gone(_children() - before)
+
+
+def test_where_no_helper_can_be_forked_this_process_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forked, "Helper", no_fork)
+    assert [int(f[0, 0, 0]) for f in forked.drawn_in_helpers(_draw, _values(5), SHAPE, 2)] == list(range(5))
+
+
+def test_an_os_error_while_drawing_is_reported_as_such() -> None:
+    def unreadable(values: dict[str, float]) -> np.ndarray:
+        raise FileNotFoundError(2, "No such file", "lut.png")
+
+    with pytest.raises(EngineError, match="rendering failed: FileNotFoundError"):
+        list(forked.drawn_in_helpers(unreadable, _values(3), SHAPE, 2))
 
 
 def test_one_frame_and_no_frames() -> None:

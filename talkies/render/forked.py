@@ -1,6 +1,6 @@
 """Frames drawn by forked helper processes, one per core, handed back in order.
 
-    for frame in drawn_in_helpers(draw, values, (height, width)): ...
+    for frame in drawn_in_helpers(draw, values, (height, width), helper_count()): ...
 
 Why: drawing a frame is Python and small numpy and OpenCV calls (a few thousand a frame), so a
 second thread gains nothing (the GIL; measured: 2.82 s against 2.98 s for 178 frames at 720p),
@@ -12,7 +12,9 @@ in a slot is asked for once it was copied. Helper k draws frames k, k + n, k + 2
 Each frame is a pure function of the puppet and its curve values (render.frame_at), so which
 process draws it does not change it: the video is the one a single process makes
 (tests/test_pipelining.py). A helper's error comes back as an error here; when the caller stops
-early (a cancel, an error downstream) the helpers are killed and reaped.
+early (a cancel, an error downstream) the helpers are killed and reaped. Each helper runs
+OpenCV on its own thread (`_serial_opencv`); this process's OpenCV is left as it is. Where no
+helper can be forked (no processes or memory left), this process draws the frames itself.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = ["drawn_in_helpers", "helper_count"]
 
 _SLOTS_PER_HELPER = 4  # how far ahead each helper may draw
 _MAX_HELPERS = 8
+# A helper that has drawn nothing for this long is stuck (a frame takes well under a second).
+_STALL_S = 120.0
 
 Values = dict[str, float]
 
@@ -53,6 +57,7 @@ def drawn_in_helpers(
     ring = mmap.mmap(-1, slots * shape[0] * shape[1] * 3)  # anonymous and shared with the children
 
     def serve(conn: Connection) -> None:
+        _serial_opencv()
         frames = _slots(ring, slots, shape)
         while True:
             try:
@@ -61,23 +66,32 @@ def drawn_in_helpers(
                 return
             try:
                 frames[i % slots] = draw(values[i])
-                conn.send(("done", i))
+                reply = ("done", i)
+            except Exception as e:  # every failure goes back to the caller
+                reply = ("error", sendable(e, "rendering"))
+            try:
+                conn.send(reply)
             except (EOFError, OSError):
                 return
-            except Exception as e:  # every failure goes back to the caller
-                conn.send(("error", sendable(e, "rendering")))
 
     started: list[Helper] = []
     frames = _slots(ring, slots, shape)
     try:
-        started += _forked(serve, helpers)
+        for _ in range(helpers):
+            try:
+                started.append(Helper(serve, "a rendering process"))
+            except OSError:  # no more processes or memory for one: go on with those there are
+                break
+        if not started:
+            yield from (draw(v) for v in values)
+            return
         for i in range(min(slots, len(values))):
-            started[i % helpers].start(i)
+            started[i % len(started)].start(i)
         for i in range(len(values)):
-            started[i % helpers].wait()
+            started[i % len(started)].wait(timeout_s=_STALL_S)
             frame = frames[i % slots].copy()
             if i + slots < len(values):
-                started[(i + slots) % helpers].start(i + slots)
+                started[(i + slots) % len(started)].start(i + slots)
             yield frame
     finally:
         for helper in started:
@@ -90,17 +104,11 @@ def _slots(ring: mmap.mmap, slots: int, shape: tuple[int, int]) -> np.ndarray:
     return np.frombuffer(ring, np.uint8).reshape(slots, *shape, 3)
 
 
-def _forked(serve: Callable[[Connection], None], helpers: int) -> list[Helper]:
-    """`helpers` Helper(serve)s, forked while OpenCV's thread pool is stopped.
+def _serial_opencv() -> None:
+    """In a helper: OpenCV on this thread alone, its thread pool never touched.
 
-    Why: a forked child has none of the pool's threads but inherits their state; were one of
-    them holding its lock at that moment, the child's first parallel OpenCV call would wait for
-    it forever (and changing the thread count in the child joins threads it does not have:
-    measured, it hangs). With one thread OpenCV stops the pool's workers, so the children start
-    with none and run OpenCV in their own thread; the pool comes back here after."""
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        return [Helper(serve, "a rendering process") for _ in range(helpers)]
-    finally:
-        cv2.setNumThreads(threads)
+    Why: a forked child inherits the pool's state but none of its threads. Handing work to it
+    would wait on a worker's lock should that worker have held it at the fork, and asking for
+    one thread joins the threads that are not there: measured, cv2.setNumThreads(1) in a child
+    hangs. Zero threads only sets the count, and every OpenCV call then runs in the caller."""
+    cv2.setNumThreads(0)
