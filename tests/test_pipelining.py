@@ -83,6 +83,27 @@ def test_a_cancel_kills_the_helper_and_leaves_no_process() -> None:
     fresh.abandon()
 
 
+def test_a_cancel_while_rendering_leaves_no_drawing_process(tmp_path: Path) -> None:
+    def children() -> set[int]:
+        me = os.getpid()
+        return {int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
+
+    def cancel_at_frame_5(p: talkies.Progress) -> None:
+        if p.stage == "render" and p.done == 5:
+            raise Cancelled("cancelled by the test")
+
+    before = children()
+    out = tmp_path / "cancelled.mp4"
+    options = talkies.AnimateOptions(resolution="720p")
+    with pytest.raises(Cancelled):
+        talkies.animate(
+            EXAMPLES / "portrait.png", EXAMPLES / "speech_short.wav", options, out, progress=cancel_at_frame_5
+        )
+    kept = {helper._pid for helper in background._idle}  # the speech helper, kept for the next call
+    assert not children() - before - kept  # the drawers were killed and reaped (no zombie either)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
