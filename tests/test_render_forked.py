@@ -94,10 +94,7 @@ def test_a_helper_that_dies_is_an_error_and_leaves_no_process() -> None:
             os._exit(9)
         return _draw(values)
 
-    before = _children()
-    with pytest.raises(EngineError, match="a rendering process died"):
-        list(forked.drawn_in_helpers(dies, _values(20), SHAPE, 2))
-    assert _gone(_children() - before)
+    _fails_leaving_no_process(dies, "a rendering process died")
 
 
 def test_a_caller_that_stops_early_leaves_no_process() -> None:
@@ -127,9 +124,13 @@ def test_a_helper_that_draws_nothing_for_too_long_is_an_error(monkeypatch: pytes
             time.sleep(60)
         return _draw(values)
 
+    _fails_leaving_no_process(stuck, "a rendering process answered nothing for")
+
+
+def _fails_leaving_no_process(draw, match: str) -> None:
     before = _children()
-    with pytest.raises(EngineError, match="a rendering process answered nothing for"):
-        list(forked.drawn_in_helpers(stuck, _values(6), SHAPE, 2))
+    with pytest.raises(EngineError, match=match):
+        list(forked.drawn_in_helpers(draw, _values(12), SHAPE, 2))
     assert _gone(_children() - before)
 
 
