@@ -153,3 +153,13 @@ def test_an_os_error_while_drawing_is_reported_as_such() -> None:
 def test_one_frame_and_no_frames() -> None:
     assert [int(f[0, 0, 0]) for f in forked.drawn_in_helpers(_draw, _values(1), SHAPE, 2)] == [0]
     assert list(forked.drawn_in_helpers(_draw, [], SHAPE, 2)) == []
+
+
+def test_the_helpers_are_as_many_as_the_cores_a_container_may_use(tmp_path: Path) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    for text, cores in (("150000 100000\n", 2), ("100000 100000\n", 1), ("50000 100000\n", 1)):
+        cpu_max.write_text(text)
+        assert forked._quota_cores(cpu_max) == cores
+    cpu_max.write_text("max 100000\n")
+    assert forked._quota_cores(cpu_max) > 1000
+    assert forked._quota_cores(tmp_path / "absent") > 1000

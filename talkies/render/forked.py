@@ -19,10 +19,12 @@ helper can be forked (no processes or memory left), this process draws the frame
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -40,12 +42,23 @@ Values = dict[str, float]
 
 
 def helper_count() -> int:
-    """How many drawing helpers pay here: one per core this process may run on (at most
-    _MAX_HELPERS), none on one core or where helpers cannot be forked."""
+    """How many drawing helpers pay here: one per core this process may use (its CPU
+    affinity, and a container's CPU quota where cgroup v2 sets one; at most _MAX_HELPERS),
+    none on one core or where helpers cannot be forked."""
     if not available():
         return 0
-    cores = len(os.sched_getaffinity(0))
+    cores = min(len(os.sched_getaffinity(0)), _quota_cores(Path("/sys/fs/cgroup/cpu.max")))
     return min(cores, _MAX_HELPERS) if cores > 1 else 0
+
+
+def _quota_cores(cpu_max: Path) -> int:
+    """Cores a cgroup v2 `cpu.max` ("QUOTA PERIOD" in microseconds, or "max PERIOD") allows,
+    rounded up; a large number where it sets no quota or cannot be read."""
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):  # no cgroup v2 here, or "max": no quota
+        return 1 << 16
 
 
 def drawn_in_helpers(
