@@ -90,7 +90,7 @@ class Helper:
     def wait(self, tick: Callable[[float], None] = lambda share: None, timeout_s: float | None = None) -> Any:
         """The value of the child's next ("done", value), calling `tick` on its ticks; its
         ("error", e) is raised here, and its death is an EngineError; so is `timeout_s`
-        without any message from it (the child is stuck)."""
+        without any message from it, ticks included (the child is stuck)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             if not self._conn.poll(_POLL_S):
@@ -106,6 +106,8 @@ class Helper:
                 raise self._died() from e
             if kind == "tick":
                 tick(value)
+                if timeout_s is not None:  # it answered: the silence counts from here
+                    deadline = time.monotonic() + timeout_s
             elif kind == "done":
                 return value
             else:

@@ -163,3 +163,23 @@ def test_the_helpers_are_as_many_as_the_cores_a_container_may_use(tmp_path: Path
     cpu_max.write_text("max 100000\n")
     assert forked._quota_cores(cpu_max) > 1000
     assert forked._quota_cores(tmp_path / "absent") > 1000
+
+
+def test_a_helper_that_keeps_ticking_is_not_stuck() -> None:
+    from talkies.forking import Helper
+
+    def serve(conn) -> None:
+        conn.recv()
+        for share in (0.25, 0.5, 0.75):
+            time.sleep(0.3)
+            conn.send(("tick", share))
+        conn.send(("done", "drawn"))
+
+    helper = Helper(serve, "a ticking process")
+    try:
+        helper.start("go")
+        ticks: list[float] = []
+        assert helper.wait(ticks.append, timeout_s=0.6) == "drawn"  # 1.2 s in all, never 0.6 silent
+        assert ticks == [0.25, 0.5, 0.75]
+    finally:
+        helper.kill()
