@@ -19,7 +19,7 @@ from talkies.render.harmonic import edge_graph, harmonic_fill
 from talkies.render.look import _noise, sharpness
 from talkies.render.mouth import _MouthCoords, paint_mouth
 from talkies.render.puppet import puppet_for
-from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines
+from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines, warp_into
 from talkies.tracks import MotionTrack, PortraitRig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -212,6 +212,46 @@ def test_head_turn_follows_the_sign_of_the_curves(rig: PortraitRig) -> None:
 def test_turbo_is_close_to_normal(rig: PortraitRig) -> None:
     values = {"jaw_open": 0.6, "head_yaw_deg": 5.0, "torso_sway_px": 10.0}
     assert psnr(render_one(rig, True, **values), render_one(rig, False, **values)) > 32
+
+
+@pytest.mark.parametrize("turbo", [False, True])
+def test_the_warp_skips_only_what_no_frame_moves(rig: PortraitRig, turbo: bool) -> None:
+    """The torso field warps only its windows (the background round the person is left out),
+    and the frame is the very one the whole field's warp gives."""
+    p = puppet_for(rig, turbo)
+    assert p.torso is not None and p.torso.windows is not None
+    grid = p.torso.grid
+    inside = sum((r1 - r0) * (c1 - c0) for r0, c0, r1, c1 in p.torso.windows)
+    assert inside < 0.9 * grid.width * grid.height  # something is left out
+    values = {"head_yaw_deg": 7.0, "head_roll_deg": -4.0, "torso_sway_px": 40.0, "breath": 1.0}
+    field, source = backward_map(p, values)[4:]
+    assert field is p.torso
+    region = (0, 0, rig.image.shape[1], rig.image.shape[0])
+    windowed, whole = p.image.copy(), p.image.copy()
+    warp_into(windowed, p.image, grid, source, region, field.windows)
+    warp_into(whole, p.image, grid, source, region, None)
+    assert not np.array_equal(whole, p.image)
+    assert np.array_equal(windowed, whole)
+
+
+def test_windowed_warp_is_exact_at_the_windows_edges() -> None:
+    """A map that moves inside one box only: warping a window round it (one grid point of
+    margin beyond where it moves) gives the whole warp's pixels, edges included."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (90, 120, 3), np.uint8)
+    for step in (1, 2, 4):
+        grid = Grid.lattice((0, 0, 120, 90), step)
+        xs, ys = grid.points()
+        source = np.dstack([xs, ys]).astype(np.float32)
+        moves = np.zeros(xs.shape, bool)
+        moves[3:9, 4:11] = True
+        source[moves] += rng.uniform(-2.5, 2.5, (int(moves.sum()), 2)).astype(np.float32)
+        region = (0, 0, 120, 90)
+        whole, windowed = image.copy(), image.copy()
+        warp_into(whole, image, grid, source, region, None)
+        warp_into(windowed, image, grid, source, region, ((2, 3, 10, 12),))
+        assert not np.array_equal(whole, image)
+        assert np.array_equal(windowed, whole), step
 
 
 def test_head_turn_keeps_the_nose_free_of_specks() -> None:

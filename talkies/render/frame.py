@@ -7,8 +7,9 @@ The backward map (for each output pixel, where to read the photo) is built on a 
 over the region that moves this frame - the head region, or the whole person when the torso
 moves, or the whole frame for a zoom: first the torso and zoom field everywhere, then the moved
 mesh's exact piecewise-affine map wherever its triangles lie. It is upsampled linearly and
-applied with one cv2.remap; pixels outside the region are copied untouched. Lips and lids are
-then re-rendered supersampled from the exact map, and the mouth's inside is painted.
+applied with cv2.remap; pixels outside the region, and the background round the person inside
+it (the torso field's windows, where no frame moves anything), are the photo's own. Lips and
+lids are then re-rendered supersampled from the exact map, and the mouth's inside is painted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from talkies.render.warp import (
     sample_affines,
     source_bounds,
     triangle_affines,
-    warp_grid,
+    warp_into,
 )
 from talkies.tracks import curve_value
 
@@ -129,7 +130,8 @@ def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
     """(H, W, 3) uint8 RGB frame for one frame's curve values (missing names = 0)."""
     target, affines, bounds, drawable, field, source = backward_map(p, values)
     frame = p.image.copy()
-    _paste(frame, field.box, field.grid.box, warp_grid(p.image, field.grid, source))
+    region = clip_box(field.box, frame.shape[1], frame.shape[0])
+    warp_into(frame, p.image, field.grid, source, region, field.windows)
     for tris in (p.mouth_tris, *p.eye_tris):
         drawn = tris[drawable[tris]]
         _refine(frame, p.image, field.grid, source, target, p.triangles, drawn, affines, bounds)
@@ -191,12 +193,6 @@ def _outside_source(p: Puppet, field: Field, values: dict[str, float]) -> np.nda
     if zoom:
         source += (p.face_centre - field.points) * (zoom / (1 + zoom))
     return source
-
-
-def _paste(frame: np.ndarray, region, box, patch: np.ndarray) -> None:
-    """Copy pixel box `region` of `patch` (which covers pixel box `box`) into the frame."""
-    x0, y0, x1, y1 = clip_box(region, frame.shape[1], frame.shape[0])
-    frame[y0:y1, x0:x1] = patch[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
 
 
 def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines, bounds) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -60,12 +60,14 @@ _RECENT_LOCK = threading.Lock()
 class Field:
     """A lattice grid over pixel box `box` (plus a margin, for upsampling) with its points'
     pixel coordinates (h, w, 2) and the torso sway and breath weights there (h, w, 2), ready for
-    a frame's backward map."""
+    a frame's backward map. `windows`: boxes (r0, c0, r1, c1) of grid points outside which no
+    frame ever moves a pixel of this field (warp.warp_into); None: it may move anywhere."""
 
     box: tuple[int, int, int, int]
     grid: Grid
     points: np.ndarray
     body: np.ndarray
+    windows: tuple[tuple[int, int, int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -413,14 +415,48 @@ def field_over(box: tuple[int, int, int, int], step: int, body_maps: tuple[np.nd
 
 
 def _torso_field(roi, step: int, body_maps: tuple[np.ndarray, np.ndarray]) -> Field | None:
-    """Field over the part of the frame where torso motion is not zero, and the head region."""
+    """Field over the part of the frame where torso motion is not zero, and the head region;
+    its windows leave out the background around the person, where no frame moves a pixel."""
     sway_w, breath_w = body_maps
     moving = (sway_w > 0) | (breath_w > 0)
     if not moving.any():
         return None
     rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
     box = (min(roi[0], cols[0]), min(roi[1], rows[0]), max(roi[2], cols[-1] + 1), max(roi[3], rows[-1] + 1))
-    return field_over(box, step, body_maps)
+    whole = field_over(box, step, body_maps)
+    head_rows, head_cols = whole.grid.window(Grid.lattice(roi, step))
+    moves = (whole.body != 0).any(axis=2)  # torso motion reaches these points ...
+    moves[head_rows, head_cols] = True  # ... and the head's mesh these
+    return replace(whole, windows=_windows(moves))
+
+
+# Side of the square blocks of grid points that `_windows` keeps or leaves out whole.
+_WINDOW_POINTS = 16
+
+
+def _windows(moves: np.ndarray) -> tuple[tuple[int, int, int, int], ...]:
+    """Boxes (r0, c0, r1, c1) of grid points covering every point that `moves` and its
+    neighbours (a pixel between grid points interpolates both): blocks of _WINDOW_POINTS
+    square, joined along each row of blocks, and rows of blocks with the same runs joined."""
+    near = cv2.dilate(moves.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    h, w = near.shape
+    n = _WINDOW_POINTS
+    blocks = np.zeros((-(-h // n) * n, -(-w // n) * n), bool)
+    blocks[:h, :w] = near
+    used = blocks.reshape(blocks.shape[0] // n, n, blocks.shape[1] // n, n).any(axis=(1, 3))
+    windows: list[list[int]] = []
+    previous: list[tuple[int, int]] = []
+    for i, row in enumerate(used):
+        edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+        runs = list(zip(starts, ends, strict=True))
+        if runs and runs == previous:
+            for box in windows[-len(runs) :]:
+                box[2] = min((i + 1) * n, h)
+        else:
+            windows += [[i * n, a * n, min((i + 1) * n, h), min(b * n, w)] for a, b in runs]
+        previous = runs
+    return tuple((r0, c0, r1, c1) for r0, c0, r1, c1 in windows)
 
 
 def _mouth_vertices(groups: Mapping[str, tuple]) -> np.ndarray:

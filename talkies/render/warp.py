@@ -186,6 +186,48 @@ def warp_grid(image: np.ndarray, grid: Grid, source: np.ndarray) -> np.ndarray:
     return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
 
 
+def warp_into(
+    frame: np.ndarray,
+    image: np.ndarray,
+    grid: Grid,
+    source: np.ndarray,
+    region: tuple[int, int, int, int],
+    windows: tuple[tuple[int, int, int, int], ...] | None = None,
+) -> None:
+    """Write `warp_grid(image, grid, source)` into pixel box `region` of `frame` (which holds
+    `image` already), computing it only inside `windows`: boxes (r0, c0, r1, c1) of grid points
+    outside which the caller knows the map to be the identity (None: everywhere).
+
+    The very same pixels as the whole warp: each window is upsampled with one grid point of
+    margin, so every pixel inside it interpolates the same neighbours with the same weights,
+    and a remap is per pixel. Outside the windows the upsampled map is the pixel's own
+    position (grid points sit where linear upsampling expects them, see the module's
+    docstring), well within the remap's 1/32 px rounding, so the remap would copy the photo's
+    pixel there, which the frame already holds."""
+    step = int(grid.scale)
+    for r0, c0, r1, c1 in windows if windows is not None else ((0, 0, grid.height, grid.width),):
+        top, left = max(r0 - 1, 0), max(c0 - 1, 0)
+        part = source[top : min(r1 + 1, grid.height), left : min(c1 + 1, grid.width)]
+        ox, oy = grid.x0 + left * step, grid.y0 + top * step  # pixel of the part's corner
+        inner = (grid.x0 + c0 * step, grid.y0 + r0 * step, grid.x0 + c1 * step, grid.y0 + r1 * step)
+        x0, y0, x1, y1 = _intersect(inner, region)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        full = (
+            part
+            if step == 1
+            else cv2.resize(
+                part, (part.shape[1] * step, part.shape[0] * step), interpolation=cv2.INTER_LINEAR
+            )
+        )
+        crop = full[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        frame[y0:y1, x0:x1] = cv2.remap(image, crop, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
+
+
+def _intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+
+
 def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = box
     return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
