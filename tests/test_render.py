@@ -19,7 +19,15 @@ from talkies.render.harmonic import edge_graph, harmonic_fill
 from talkies.render.look import _noise, sharpness
 from talkies.render.mouth import _MouthCoords, paint_mouth
 from talkies.render.puppet import puppet_for
-from talkies.render.warp import Grid, rasterize, sample_affines, source_bounds, triangle_affines, warp_into
+from talkies.render.warp import (
+    Grid,
+    rasterize,
+    remap_linear,
+    sample_affines,
+    source_bounds,
+    triangle_affines,
+    warp_into,
+)
 from talkies.tracks import MotionTrack, PortraitRig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -252,6 +260,15 @@ def test_windowed_warp_is_exact_at_the_windows_edges() -> None:
         warp_into(windowed, image, grid, source, region, ((2, 3, 10, 12),))
         assert not np.array_equal(whole, image)
         assert np.array_equal(windowed, whole), step
+
+
+def test_remap_through_fixed_point_maps_is_cv2_remap() -> None:
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (60, 80, 3), np.uint8)
+    ys, xs = np.mgrid[0:50, 0:70].astype(np.float32)
+    at = np.dstack([xs, ys]) + rng.uniform(-4, 4, (50, 70, 2)).astype(np.float32)
+    plain = cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
+    assert np.array_equal(remap_linear(image, at), plain)
 
 
 def test_head_turn_keeps_the_nose_free_of_specks() -> None:

@@ -27,6 +27,7 @@ from talkies.render.warp import (
     clip_box,
     points_box,
     rasterize,
+    remap_linear,
     sample_affines,
     source_bounds,
     triangle_affines,
@@ -212,11 +213,8 @@ def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines
     covered = sample_affines(grid, ids, affines, fine, bounds)
     if not covered.any():
         return
-    pixels = cv2.remap(image, fine, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(  # type: ignore[call-overload]
-        np.float32
-    )
     size = (box[2] - box[0], box[3] - box[1])
-    pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    pixels = cv2.resize(remap_linear(image, fine).astype(np.float32), size, interpolation=cv2.INTER_AREA)
     weight = cv2.resize(covered.astype(np.float32), size, interpolation=cv2.INTER_AREA)[..., None]
     dst = frame[box[1] : box[3], box[0] : box[2]]
     dst[...] = np.clip(dst * (1 - weight) + pixels * weight + 0.5, 0, 255).astype(np.uint8)
