@@ -242,31 +242,69 @@ def test_the_warp_skips_only_what_no_frame_moves(rig: PortraitRig, turbo: bool) 
     assert np.array_equal(windowed, whole)
 
 
-def test_windowed_warp_is_exact_at_the_windows_edges() -> None:
-    """A map that moves inside one box only: warping a window round it (one grid point of
-    margin beyond where it moves) gives the whole warp's pixels, edges included."""
+def plain_warp(frame: np.ndarray, image: np.ndarray, grid: Grid, source: np.ndarray, region) -> None:
+    """The warp as it reads on paper: upsample the whole map over the grid's box, remap with
+    float maps, paste the region (an independent reference for warp_into)."""
+    x0, y0, x1, y1 = grid.box
+    size = (x1 - x0, y1 - y0)
+    full = source if grid.scale == 1 else cv2.resize(source, size, interpolation=cv2.INTER_LINEAR)
+    patch = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
+    rx0, ry0, rx1, ry1 = region
+    frame[ry0:ry1, rx0:rx1] = patch[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0]
+
+
+@pytest.mark.parametrize("step", [1, 2, 4])
+@pytest.mark.parametrize(
+    "moving, window",
+    [((slice(3, 9), slice(4, 11)), (2, 3, 10, 12)), ((slice(0, 5), slice(-6, None)), (0, -7, 6, None))],
+    ids=["inside", "at the grid's corner"],
+)
+def test_windowed_warp_is_the_plain_warp(step: int, moving, window) -> None:
+    """A map that moves inside one box only, on a grid that starts left of and above the frame
+    (as lattice grids do) and a region that cuts it: warping a window round the box (one grid
+    point of margin beyond it) gives the plain warp's pixels, edges included; so does the whole
+    grid."""
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (90, 120, 3), np.uint8)
-    for step in (1, 2, 4):
-        grid = Grid.lattice((0, 0, 120, 90), step)
-        xs, ys = grid.points()
-        source = np.dstack([xs, ys]).astype(np.float32)
-        moves = np.zeros(xs.shape, bool)
-        moves[3:9, 4:11] = True
-        source[moves] += rng.uniform(-2.5, 2.5, (int(moves.sum()), 2)).astype(np.float32)
-        region = (0, 0, 120, 90)
-        whole, windowed = image.copy(), image.copy()
-        warp_into(whole, image, grid, source, region, None)
-        warp_into(windowed, image, grid, source, region, ((2, 3, 10, 12),))
-        assert not np.array_equal(whole, image)
-        assert np.array_equal(windowed, whole), step
+    grid = Grid.lattice((0, 0, 120, 90), step)
+    assert grid.x0 < 0 and grid.y0 < 0
+    xs, ys = grid.points()
+    source = np.dstack([xs, ys]).astype(np.float32)
+    moves = np.zeros(xs.shape, bool)
+    moves[moving] = True
+    source[moves] += rng.uniform(-2.5, 2.5, (int(moves.sum()), 2)).astype(np.float32)
+    r0, c0, r1, c1 = window
+    box = (r0, c0 % grid.width, r1, grid.width if c1 is None else c1)
+    region = (0, 0, 117, 90)  # cuts the grid's last columns off
+    reference = image.copy()
+    plain_warp(reference, image, grid, source, region)
+    assert not np.array_equal(reference, image)
+    for windows in ((box,), None):
+        warped = image.copy()
+        warp_into(warped, image, grid, source, region, windows)
+        assert np.array_equal(warped, reference), windows
 
 
 def test_remap_through_fixed_point_maps_is_cv2_remap() -> None:
+    """Bit for bit, in and far outside the image, at the 1/32 px rounding's edges, and where
+    a map holds NaN or infinities (cv2.remap's own conversion is what the renderer relies on:
+    an OpenCV that changed it must fail here)."""
     rng = np.random.default_rng(5)
     image = rng.integers(0, 256, (60, 80, 3), np.uint8)
     ys, xs = np.mgrid[0:50, 0:70].astype(np.float32)
     at = np.dstack([xs, ys]) + rng.uniform(-4, 4, (50, 70, 2)).astype(np.float32)
+    at[0, :10] = [
+        [1e6, -1e6],
+        [-4e4, 4e4],
+        [np.nan, 3.0],
+        [np.inf, -np.inf],
+        [5.0 + 1 / 64, 7.0 - 1 / 64],
+        [-30.0, 20.0],
+        [200.0, 90.0],
+        [3e9, -3e9],
+        [0.5 / 32, 1.5 / 32],
+        [79.99, 59.99],
+    ]
     plain = cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # type: ignore[call-overload]
     assert np.array_equal(remap_linear(image, at), plain)
 

@@ -6,9 +6,10 @@ get: rasterise the moved (target) triangles into an id image with OpenCV's polyg
 apply each pixel's triangle affine (target -> source). Collapsing triangles (lips closing, lids
 shutting) are simply not drawn, so what was inside them disappears instead of being smeared.
 
-The map is built on a coarse grid (every `scale` pixels) over the moving region, upsampled as a
-displacement (zero at the region's border, so no seam), and rebuilt at full resolution only in
-small boxes around the mouth and eyes, where closing lids and lips make the map jump.
+The map is built on a coarse grid (every `scale` pixels) over the moving region, its source
+coordinates upsampled linearly to every pixel (the identity at the region's border, so no seam)
+where something can move (`warp_into`), and rebuilt at full resolution only in small boxes
+around the mouth and eyes, where closing lids and lips make the map jump.
 Grid point (i, j) of a box (x0, y0) at `scale` s sits at pixel (x0 + j*s + (s-1)/2, y0 + i*s + ...),
 which is exactly where cv2.resize's linear upsampling expects it.
 """
@@ -195,6 +196,7 @@ def warp_into(
     docstring), well within the remap's 1/32 px rounding, so the remap would copy the photo's
     pixel there, which the frame already holds."""
     step = int(grid.scale)
+    assert step == grid.scale >= 1, "warp_into takes lattice grids (whole pixel steps)"
     for r0, c0, r1, c1 in windows if windows is not None else ((0, 0, grid.height, grid.width),):
         top, left = max(r0 - 1, 0), max(c0 - 1, 0)
         part = source[top : min(r1 + 1, grid.height), left : min(c1 + 1, grid.width)]
