@@ -30,6 +30,7 @@ And once per invocation: `talkies --version`, median wall time of 7 runs in new 
     python bench/speed.py --turbo both          # also with turbo_mode, and the speed-up
     python bench/speed.py --long                # + the 30 s clip at 1080p and 60 s at 720p
     python bench/speed.py --audio examples/espeak_long.wav --resolution 720p
+    python bench/speed.py --turbo both --repeat 3   # three rounds: medians and ranges as well
 """
 
 from __future__ import annotations
@@ -59,9 +60,14 @@ def main() -> int:
     plan = [(audio, res, turbo) for audio in args.audio for res in args.resolution for turbo in turbos]
     if args.long:
         plan += [(str(SPEECH_30S), "1080p", False), (str(_clip_60s()), "720p", False)]
-    rows = [_run_child(res, turbo, args.image, audio) for audio, res, turbo in plan]
-    _print_table(rows)
-    _print_turbo_speedups(rows)
+    rounds = [
+        [_run_child(res, turbo, args.image, audio) for audio, res, turbo in plan] for _ in range(args.repeat)
+    ]
+    _print_table([row for rows in rounds for row in rows])
+    for k, rows in enumerate(rounds, start=1):
+        _print_turbo_speedups(rows, f"round {k}: " if args.repeat > 1 else "")
+    if args.repeat > 1:
+        _print_spread(rounds)
     version_ms = _version_wall_s() * 1000
     print(f"\ntalkies --version: {version_ms:.0f} ms (median wall of 7 runs, each a new interpreter)")
     return 0
@@ -72,6 +78,14 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--resolution", nargs="+", default=["720p", "1080p"], choices=["720p", "1080p"])
     p.add_argument("--turbo", choices=["off", "on", "both"], default="off")
     p.add_argument("--long", action="store_true", help="also the 30 s clip at 1080p and a 60 s clip at 720p")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the whole plan N times over, interleaved, and print each figure's median and range "
+        "(a shared machine's speed drifts from minute to minute)",
+    )
     p.add_argument("--image", default=str(ROOT / "examples" / "portrait.png"))
     p.add_argument("--audio", nargs="+", default=[str(ROOT / "examples" / "speech.wav")])
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -262,7 +276,38 @@ def _print_table(rows: list[dict]) -> None:
     )
 
 
-def _print_turbo_speedups(rows: list[dict]) -> None:
+def _print_spread(rounds: list[list[dict]]) -> None:
+    """Per configuration, over the rounds: median [min - max] of the cold e2e fps, the ratio and
+    the warm time to the first frame; and of the turbo speed-ups, each taken within a round."""
+    print(f"\nover {len(rounds)} rounds, median [min - max]:")
+
+    def spread(values: list[float], digits: int) -> str:
+        return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f} - {max(values):.{digits}f}]"
+
+    for i, first in enumerate(rounds[0]):
+        rows = [rows[i] for rows in rounds]
+        fps = [r["frames"] / r["wall_s"] for r in rows]
+        ratio = [r["wall_s"] / r["same_s"] for r in rows]
+        warm_first = [r["warm_first_frame_s"] for r in rows]
+        turbo = "turbo" if first["turbo"] else "normal"
+        print(
+            f"  {first['audio']} {first['resolution']} {turbo}: e2e fps {spread(fps, 1)}, "
+            f"ratio {spread(ratio, 2)}, 1st frame warm {spread(warm_first, 2)} s"
+        )
+    for r in rounds[0]:
+        if r["turbo"] and (ups := [u for rows in rounds if (u := _turbo_speedup(rows, r)) is not None]):
+            print(f"  turbo speed-up {r['audio']} {r['resolution']}, cold: {spread(ups, 2)}x")
+
+
+def _turbo_speedup(rows: list[dict], like: dict) -> float | None:
+    """Cold speed-up of turbo over normal in one round, for `like`'s audio and resolution."""
+    key = (like["audio"], like["resolution"])
+    turbo = next((r for r in rows if r["turbo"] and (r["audio"], r["resolution"]) == key), None)
+    normal = next((r for r in rows if not r["turbo"] and (r["audio"], r["resolution"]) == key), None)
+    return normal["wall_s"] / turbo["wall_s"] if turbo and normal else None
+
+
+def _print_turbo_speedups(rows: list[dict], prefix: str = "") -> None:
     for r in rows:
         if not r["turbo"]:
             continue
@@ -276,8 +321,8 @@ def _print_turbo_speedups(rows: list[dict]) -> None:
         )
         if base is not None:
             print(
-                f"turbo speed-up {r['audio']} {r['resolution']}: {base['wall_s'] / r['wall_s']:.2f}x cold, "
-                f"{base['warm_wall_s'] / r['warm_wall_s']:.2f}x warm"
+                f"{prefix}turbo speed-up {r['audio']} {r['resolution']}: {base['wall_s'] / r['wall_s']:.2f}x "
+                f"cold, {base['warm_wall_s'] / r['warm_wall_s']:.2f}x warm"
             )
 
 
