@@ -218,7 +218,7 @@ def warp_into(
 def remap_linear(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     """cv2.remap of `image` (bilinear, edges replicated) at (h, w, 2) float32 pixel
     coordinates, through the fixed-point maps that cv2.remap makes of float ones anyway: the
-    same pixels (checked bit for bit), in two thirds of the time when converted up front."""
+    same pixels (checked bit for bit), 15-30% quicker when converted up front (1080p maps)."""
     # (cv2's stubs do not know that map2 may be None when map1 holds both coordinates)
     xy, weights = cv2.convertMaps(coordinates, None, cv2.CV_16SC2)  # type: ignore[call-overload]
     return cv2.remap(image, xy, weights, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -229,8 +229,7 @@ def _intersect(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tu
 
 
 def clip_box(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = box
-    return max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    return _intersect(box, (0, 0, width, height))
 
 
 def points_box(points: np.ndarray, margin: float) -> tuple[int, int, int, int]:
