@@ -303,23 +303,19 @@ def _turbo_speedup(rows: list[dict], like: dict) -> float | None:
     """Cold speed-up of turbo over normal in one round, for `like`'s audio and resolution."""
     key = (like["audio"], like["resolution"])
     turbo = next((r for r in rows if r["turbo"] and (r["audio"], r["resolution"]) == key), None)
-    normal = next((r for r in rows if not r["turbo"] and (r["audio"], r["resolution"]) == key), None)
+    normal = _normal_of(rows, like)
     return normal["wall_s"] / turbo["wall_s"] if turbo and normal else None
+
+
+def _normal_of(rows: list[dict], like: dict) -> dict | None:
+    """The non-turbo row of `rows` with `like`'s audio and resolution, if there is one."""
+    key = (like["audio"], like["resolution"])
+    return next((r for r in rows if not r["turbo"] and (r["audio"], r["resolution"]) == key), None)
 
 
 def _print_turbo_speedups(rows: list[dict], prefix: str = "") -> None:
     for r in rows:
-        if not r["turbo"]:
-            continue
-        base = next(
-            (
-                b
-                for b in rows
-                if not b["turbo"] and (b["audio"], b["resolution"]) == (r["audio"], r["resolution"])
-            ),
-            None,
-        )
-        if base is not None:
+        if r["turbo"] and (base := _normal_of(rows, r)) is not None:
             print(
                 f"{prefix}turbo speed-up {r['audio']} {r['resolution']}: {base['wall_s'] / r['wall_s']:.2f}x "
                 f"cold, {base['warm_wall_s'] / r['warm_wall_s']:.2f}x warm"
