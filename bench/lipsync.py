@@ -2,10 +2,11 @@
 
     python bench/lipsync.py [--clips speech speech_short espeak_long] [--out bench/out]
                             [--image examples/portrait.png] [--reuse] [--video CLIP=PATH ...]
+                            [--turbo]
 
 A clip is a name in examples/ (NAME.wav + NAME.txt, the transcript) or a path to an audio file
 with its transcript beside it (same name, .txt). Each clip is rendered with talkies.animate at
-720p (or, with --reuse, an existing OUT/NAME_720p.mp4 is taken as is; --video judges any MP4),
+720p (in turbo mode with --turbo) (or, with --reuse, an existing OUT/NAME_720p.mp4 is taken as is; --video judges any MP4),
 then measured independently of the engine (bench/evaluation: forced alignment of the transcript
 on the MP4's own audio, face mesh re-detected on the decoded frames). Writes OUT/NAME_720p.mp4,
 OUT/NAME_lipsync.png (aperture vs reference, per-phone hits and misses), OUT/NAME_motion.json
@@ -54,7 +55,7 @@ def run_clip(
     motion_json = args.out / f"{audio.stem}_motion.json"
     if name not in videos and not (args.reuse and video.exists()):
         started = time.monotonic()
-        result = render_clip(args.image, audio, video, "720p")
+        result = render_clip(args.image, audio, video, "720p", args.turbo)
         print(f"  rendered {video} in {time.monotonic() - started:.1f} s", file=sys.stderr)
         motion_json.write_text(result.motion.to_json())
     curves = None
@@ -133,6 +134,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--image", type=Path, default=EXAMPLES / "portrait.png")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--reuse", action="store_true", help="measure existing renders in --out")
+    parser.add_argument("--turbo", action="store_true", help="render with turbo_mode")
     parser.add_argument("--video", nargs="*", default=[], metavar="CLIP=PATH", help="judge this MP4")
     return parser.parse_args(argv)
 

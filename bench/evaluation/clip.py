@@ -63,9 +63,11 @@ def audio_delay_ms(muxed: str | Path, source: str | Path) -> float:
     return 1000.0 * (best / SAMPLE_RATE + late_offset_s)
 
 
-def render_clip(image: str | Path, audio: str | Path, output: str | Path, resolution: str = "720p"):
+def render_clip(
+    image: str | Path, audio: str | Path, output: str | Path, resolution: str = "720p", turbo: bool = False
+):
     """Render `audio` spoken by `image` with the engine; returns talkies' Result."""
     import talkies  # imported here so the measurement modules load without the engine
 
-    options = talkies.AnimateOptions(resolution=resolution)
+    options = talkies.AnimateOptions(resolution=resolution, turbo_mode=turbo)
     return talkies.animate(str(image), str(audio), options, output=str(output))

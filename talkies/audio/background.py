@@ -1,6 +1,6 @@
 """Speech analysis in a helper process, beside the portrait analysis on the other core.
 
-    pending = analyse_in_background(voice)   # starts at once
+    pending = analyse_in_background(voice)   # starts at once (quick=True: turbo mode)
     ...                                       # the portrait, the puppet: this process's core
     speech = pending.result(tick)             # the very SpeechTrack analyze_speech(voice) gives
 
@@ -39,8 +39,9 @@ _idle_lock = threading.Lock()
 class PendingSpeech:
     """A speech analysis under way; `result` waits for it."""
 
-    def __init__(self, voice: Audio, helper: Helper | None) -> None:
+    def __init__(self, voice: Audio, quick: bool, helper: Helper | None) -> None:
         self._voice = voice
+        self._quick = quick
         self._helper = helper
 
     def result(self, tick: Callable[[float], None] | None = None) -> SpeechTrack:
@@ -51,7 +52,7 @@ class PendingSpeech:
         report = tick or (lambda share: None)
         helper, self._helper = self._helper, None
         if helper is None:
-            return analyze_speech(self._voice, report)
+            return analyze_speech(self._voice, report, quick=self._quick)
         try:
             track = helper.wait(report)
         except BaseException:
@@ -67,13 +68,14 @@ class PendingSpeech:
             helper.kill()
 
 
-def analyse_in_background(voice: Audio) -> PendingSpeech:
-    """Start analysing `voice` in a helper process and return at once."""
+def analyse_in_background(voice: Audio, quick: bool = False) -> PendingSpeech:
+    """Start analysing `voice` in a helper process and return at once; `quick` as for
+    analyze_speech."""
     if not available():
-        return PendingSpeech(voice, None)
+        return PendingSpeech(voice, quick, None)
     helper = _take()
-    helper.start(voice)
-    return PendingSpeech(voice, helper)
+    helper.start((voice, quick))
+    return PendingSpeech(voice, quick, helper)
 
 
 def _take() -> Helper:
@@ -98,11 +100,11 @@ def _serve(conn: Connection) -> None:
     aside = _Aside()
     while True:
         try:
-            voice = conn.recv()
+            voice, quick = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            track = analyze_speech(voice, lambda share: conn.send(("tick", share)), aside)
+            track = analyze_speech(voice, lambda share: conn.send(("tick", share)), aside, quick=quick)
             conn.send(("done", track))
         except (EOFError, OSError):
             return
