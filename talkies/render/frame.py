@@ -35,8 +35,6 @@ from talkies.render.warp import (
 )
 from talkies.tracks import curve_value
 
-# Samples per pixel and axis where lips and lids are re-rendered exactly.
-_SUPERSAMPLE = 3
 # A mouth at rest (jaw_open 0) has its lips together and lightly pressed: without it, lips that
 # merely touch (the "close" basis) still read as parted a hair on a photo that smiles with
 # teeth showing. The light press fades out as the jaw opens to _SEAL_JAW.
@@ -135,7 +133,7 @@ def render_frame(p: Puppet, values: dict[str, float]) -> np.ndarray:
     warp_into(frame, p.image, field.grid, source, region, field.windows)
     for tris in (p.mouth_tris, *p.eye_tris):
         drawn = tris[drawable[tris]]
-        _refine(frame, p.image, field.grid, source, target, p.triangles, drawn, affines, bounds)
+        _refine(frame, p, field.grid, source, target, drawn, affines, bounds)
     paint_mouth(frame, p.mouth, target, curve_value(values, "jaw_open"))
     return frame
 
@@ -196,16 +194,17 @@ def _outside_source(p: Puppet, field: Field, values: dict[str, float]) -> np.nda
     return source
 
 
-def _refine(frame, image, coarse: Grid, source, target, triangles, tris, affines, bounds) -> None:
-    """Re-render where `tris` lie (lips, lids) from the exact map, supersampled `_SUPERSAMPLE`
+def _refine(frame, p: Puppet, coarse: Grid, source, target, tris, affines, bounds) -> None:
+    """Re-render where `tris` lie (lips, lids) from the exact map, supersampled `p.supersample`
     times per axis: there the map jumps (lips and lids meet) and must be antialiased. Blended in
     by triangle coverage, so the patch has no visible border."""
+    image, triangles = p.image, p.triangles
     if tris.size == 0:
         return
     box = clip_box(points_box(target[np.unique(triangles[tris])], 1.0), frame.shape[1], frame.shape[0])
     if box[2] <= box[0] or box[3] <= box[1]:
         return
-    grid = Grid.covering(box, 1.0 / _SUPERSAMPLE)
+    grid = Grid.covering(box, 1.0 / p.supersample)
     ids = rasterize(grid, target, triangles, tris)
     # Where the patch's triangles do not reach, read where the coarse map says.
     at_x, at_y = coarse.grid_coordinates(grid)

@@ -33,6 +33,8 @@ from talkies.tracks import PortraitRig, curve_value
 
 # Warp grid step in pixels (normal, turbo): the map is built every `step` pixels and upsampled.
 _STEP = (2, 4)
+# Samples per pixel and axis where lips and lids are re-rendered exactly (normal, turbo).
+_SUPERSAMPLE = (3, 2)
 # Head turns to these yaws (deg) must not fold the mesh (see `_unfolded_depth`); pitch is left
 # alone: the nose that covers the nostrils and the upper lip as the head bows is real.
 # a triangle folds when a turn flips it over by more than _FOLD_PX2 (smaller flips, of slivers
@@ -102,6 +104,7 @@ class Puppet:
     vertex_body: np.ndarray
     body_maps: tuple[np.ndarray, np.ndarray]
     step: int
+    supersample: int
     mouth_tris: np.ndarray
     opening_tris: np.ndarray
     opening_source: np.ndarray
@@ -189,6 +192,7 @@ def build_puppet(rig: PortraitRig, turbo: bool) -> Puppet:
         vertex_body=_weights_at(sway_w, breath_w, mesh.points[:, 0], mesh.points[:, 1]),
         body_maps=(sway_w, breath_w),
         step=step,
+        supersample=_SUPERSAMPLE[turbo],
         mouth_tris=_triangles_touching(mesh.triangles, _mouth_vertices(groups)),
         opening_tris=np.arange(len(mesh.holes["mouth"])),  # the mesh lists the mouth opening first
         opening_source=_opening_source(mesh.points, groups),
