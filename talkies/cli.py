@@ -73,7 +73,11 @@ def _add_animate(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resolution", default="1080p", metavar="{720p,1080p}", help="short side (default: 1080p)"
     )
-    p.add_argument("--turbo", action="store_true", help="quicker speech recognition, render and encode; slightly lower quality")
+    p.add_argument(
+        "--turbo",
+        action="store_true",
+        help="quicker speech recognition, render and encode; slightly lower quality",
+    )
     p.add_argument("--prompt", default="", help="mood, actions and camera, e.g. 'smiles warmly, nods'")
     p.add_argument("--seed", type=int, default=0, help="same inputs and seed give the same video")
     p.add_argument("--fps", type=int, default=25, help="frames per second (default: 25)")
@@ -94,7 +98,7 @@ def _add_live(commands: argparse._SubParsersAction) -> None:
     p.add_argument("audio", metavar="AUDIO", help=f"voice: {ACCEPTED_AUDIO}")
     p.add_argument("-o", "--output", default="live.mp4", help="MP4 a viewer saw (default: %(default)s)")
     p.add_argument("--resolution", default="720p", metavar="{720p,1080p}", help="short side (default: 720p)")
-    p.add_argument("--turbo", action="store_true", help="quicker speech recognition, render and encode; slightly lower quality")
+    p.add_argument("--turbo", action="store_true", help="faster render and encode, slightly lower quality")
     p.add_argument("--prompt", default="", help="mood, actions and camera, e.g. 'smiles warmly, nods'")
     p.add_argument("--seed", type=int, default=0, help="same inputs and seed give the same motion")
     p.add_argument("--chunk-ms", type=float, default=20.0, help="audio chunk length fed (default: 20 ms)")
