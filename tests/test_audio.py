@@ -226,6 +226,10 @@ def test_quick_recognition_cuts_long_sentences_at_their_quietest_moment() -> Non
     assert bounds[0][0] == 0 and 300 <= bounds[0][1] <= 320  # cut in the pause
     assert bounds[3][0] == 1100 and 1420 <= bounds[3][1] <= 1440
     assert split_quietest([], power) == []
+    # falling into the silence that pads an utterance, with a dip in the middle half
+    ramp = np.linspace(1.0, 0.01, 500)
+    ramp[240:255] *= 0.6  # not as quiet as the middle half's end, but a dip
+    assert 240 <= split_quietest([(0, 500)], ramp)[0][1] <= 255
 
 
 def test_quick_recognition_keeps_the_phones_in_their_viseme_class() -> None:
