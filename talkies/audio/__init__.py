@@ -93,8 +93,9 @@ def analyze_speech(
     notes = held_notes(pitch_hz, voicing, speech)
     report(0.15)
     heard = x16 * _recogniser_gain(x16, ref)
+    split_by = power if quick else None  # the power of x16, which `heard` only scales
     phones = recognise(
-        heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside, words, quick
+        heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside, words, split_by
     )
     if floor.noisy:
         phones = _discount(phones, floor.snr_db)

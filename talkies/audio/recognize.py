@@ -37,7 +37,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from talkies.audio import phoneset
 from talkies.audio.decoders import Recogniser, Seg, recogniser, to_pcm
-from talkies.audio.frames import HOP_S, RATE_ASR, runs, weighted_power
+from talkies.audio.frames import HOP_S, RATE_ASR, runs
 from talkies.tracks import Phone
 
 _MAX_CHUNK_HOPS = 1000  # 10 s
@@ -90,7 +90,7 @@ def recognise(
     tick: Callable[[float], None] | None = None,
     aside: Aside | None = None,
     words: bool = True,
-    quick: bool = False,
+    split_by: np.ndarray | None = None,
 ) -> tuple[Phone, ...]:
     """English phones of the (n,) float32 16 kHz signal, given its (n_hops,) bool voice
     activity. The phones tile [0, duration_s], "SIL" between speech; empty when nothing but
@@ -101,14 +101,14 @@ def recognise(
     `words=False` takes the phone loop's phones alone (`_LOOP_CONFIDENCE`), in this process:
     about a fifth of the decoding (`_LOOP_SHARE`), and on the half-second windows of live mode
     more often right about p, b and m than the word decoder, which has no whole words there to
-    go on (on 68 s of streamed speech, 94% of the bilabials closed against 84%). `quick` also
-    cuts utterances over 4 s at their quietest moment (`split_quietest`), for `aside` to share:
-    turbo mode."""
+    go on (on 68 s of streamed speech, 94% of the bilabials closed against 84%). `split_by`, the
+    clip's (n_hops,) power, asks for quick recognition (turbo mode): utterances over 4 s are
+    also cut at their quietest moment (`split_quietest`), for `aside` to share."""
     rec = recogniser()
     per_hop = round(RATE_ASR * HOP_S)
     bounds = chunk_bounds(speech)
-    if quick:
-        bounds = split_quietest(bounds, weighted_power(x16, speech.shape[0]))
+    if split_by is not None:
+        bounds = split_quietest(bounds, split_by)
     pcms = [to_pcm(x16[start * per_hop : end * per_hop]) for start, end in bounds]
     actives = [speech[start:end] for start, end in bounds]
     shared = aside is not None and words
