@@ -9,10 +9,9 @@ with its transcript beside it (same name, .txt). Each clip is rendered with talk
 720p, in turbo mode with --turbo (or, with --reuse, an existing OUT/NAME_720p.mp4 is taken as
 is; --video judges any MP4), then measured independently of the engine (bench/evaluation:
 forced alignment of the transcript on the MP4's own audio, face mesh re-detected on the
-decoded frames). Writes OUT/NAME_720p.mp4,
-OUT/NAME_lipsync.png (aperture vs reference, per-phone hits and misses), OUT/NAME_motion.json
-(the engine's curves, read only to say whether a miss is the motion plan's or the renderer's)
-and OUT/lipsync.json.
+decoded frames). Writes OUT/NAME_720p.mp4, OUT/NAME_lipsync.png (aperture vs reference,
+per-phone hits and misses), OUT/NAME_motion.json (the engine's curves, read only to say
+whether a miss is the motion plan's or the renderer's) and OUT/lipsync.json.
 Exit status 0 when every figure of every clip meets its target, 1 otherwise.
 """
 

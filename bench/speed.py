@@ -301,21 +301,19 @@ def _print_spread(rounds: list[list[dict]]) -> None:
 
 def _turbo_speedup(rows: list[dict], like: dict) -> float | None:
     """Cold speed-up of turbo over normal in one round, for `like`'s audio and resolution."""
-    key = (like["audio"], like["resolution"])
-    turbo = next((r for r in rows if r["turbo"] and (r["audio"], r["resolution"]) == key), None)
-    normal = _normal_of(rows, like)
+    turbo, normal = _row_like(rows, like, True), _row_like(rows, like, False)
     return normal["wall_s"] / turbo["wall_s"] if turbo and normal else None
 
 
-def _normal_of(rows: list[dict], like: dict) -> dict | None:
-    """The non-turbo row of `rows` with `like`'s audio and resolution, if there is one."""
+def _row_like(rows: list[dict], like: dict, turbo: bool) -> dict | None:
+    """The row of `rows` with `like`'s audio and resolution and this turbo setting, if any."""
     key = (like["audio"], like["resolution"])
-    return next((r for r in rows if not r["turbo"] and (r["audio"], r["resolution"]) == key), None)
+    return next((r for r in rows if r["turbo"] == turbo and (r["audio"], r["resolution"]) == key), None)
 
 
 def _print_turbo_speedups(rows: list[dict], prefix: str = "") -> None:
     for r in rows:
-        if r["turbo"] and (base := _normal_of(rows, r)) is not None:
+        if r["turbo"] and (base := _row_like(rows, r, False)) is not None:
             print(
                 f"{prefix}turbo speed-up {r['audio']} {r['resolution']}: {base['wall_s'] / r['wall_s']:.2f}x "
                 f"cold, {base['warm_wall_s'] / r['warm_wall_s']:.2f}x warm"
