@@ -73,11 +73,7 @@ def _add_animate(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resolution", default="1080p", metavar="{720p,1080p}", help="short side (default: 1080p)"
     )
-    p.add_argument(
-        "--turbo",
-        action="store_true",
-        help="quicker speech recognition, render and encode; slightly lower quality",
-    )
+    p.add_argument("--turbo", action="store_true", help="faster render and encode, slightly lower quality")
     p.add_argument("--prompt", default="", help="mood, actions and camera, e.g. 'smiles warmly, nods'")
     p.add_argument("--seed", type=int, default=0, help="same inputs and seed give the same video")
     p.add_argument("--fps", type=int, default=25, help="frames per second (default: 25)")

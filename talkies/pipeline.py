@@ -86,8 +86,7 @@ def _animate(
 
     # 2. Analyse the speech (in a helper process, on the other core) while this process
     #    analyses the portrait and builds what the renderer needs of it.
-    quick = options.turbo_mode  # turbo also recognises quicker (audio.analyze_speech)
-    pending = audio.analyse_in_background(voice, quick) if options.concurrent else None
+    pending = audio.analyse_in_background(voice) if options.concurrent else None
     try:
         report(Progress("analyse", 0, 2, "analysing portrait"))
         rig = face.analyze_portrait(media.resize_image(picture, size), speaker_mask)
@@ -95,7 +94,7 @@ def _animate(
         analysing = f"{rig.faces_note}; analysing speech"
         report(Progress("analyse", 1, 2, analysing))
         tick = lambda share: report(Progress("analyse", 1, 2, analysing))  # noqa: E731
-        speech = pending.result(tick) if pending else audio.analyze_speech(voice, tick, quick=quick)
+        speech = pending.result(tick) if pending else audio.analyze_speech(voice, tick)
     finally:
         if pending:
             pending.abandon()

@@ -17,7 +17,7 @@ from talkies.audio import analyze_speech
 from talkies.audio.decoders import Recogniser, recogniser, to_pcm
 from talkies.audio.frames import RATE_ASR, mono_16k, resample_to
 from talkies.audio.phoneset import PHONES, normalise, viseme_class
-from talkies.audio.recognize import chunk_bounds, split_quietest
+from talkies.audio.recognize import chunk_bounds
 from talkies.tracks import Audio, SpeechTrack
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -212,30 +212,6 @@ def test_silence_is_not_decoded_and_each_utterance_starts_just_before_its_speech
     speech[3000:3200] = True  # after 19 s: another one
     assert chunk_bounds(speech) == [(670, 1130), (2970, 3230)]
     assert chunk_bounds(np.zeros(300, bool)) == []
-
-
-def test_quick_recognition_cuts_long_sentences_at_their_quietest_moment() -> None:
-    power = np.ones(2000)
-    power[300:320] = 1e-3  # a pause 3 s into a 7.1 s sentence: in its middle half
-    power[60:80] = 1e-6  # quieter, but too near the start to be cut there
-    power[1420:1440] = 1e-4  # in the middle of a 6 s sentence
-    power[1600:1615] = 1e-5  # quieter, but in its last quarter
-    bounds = split_quietest([(0, 710), (800, 1100), (1100, 1700), (1700, 2000)], power)
-    assert len(bounds) == 6 and bounds[2] == (800, 1100) and bounds[5] == (1700, 2000)  # <= 4 s: whole
-    assert bounds[0][1] == bounds[1][0] and bounds[3][1] == bounds[4][0]  # each cut once, in two
-    assert bounds[0][0] == 0 and 300 <= bounds[0][1] <= 320  # cut in the pause
-    assert bounds[3][0] == 1100 and 1420 <= bounds[3][1] <= 1440
-    assert split_quietest([], power) == []
-    # falling into the silence that pads an utterance, with a dip in the middle half
-    ramp = np.linspace(1.0, 0.01, 500)
-    ramp[240:255] *= 0.6  # not as quiet as the middle half's end, but a dip
-    assert 240 <= split_quietest([(0, 500)], ramp)[0][1] <= 255
-
-
-def test_quick_recognition_keeps_the_phones_in_their_viseme_class() -> None:
-    quick = analyze_speech(_load_example("speech.wav"), quick=True)
-    assert _class_accuracy(quick, SPEECH_WAV) > 0.85
-    assert sum(p.label in ("P", "B", "M") for p in quick.phones) >= 4
 
 
 def test_a_word_after_a_long_silence_is_heard_as_after_a_short_one() -> None:

@@ -59,16 +59,6 @@ def test_helper_gives_the_same_track_as_this_process_and_is_kept_for_the_next_ca
     assert again.result().phones == here.phones
 
 
-def test_quick_analysis_shares_one_sentence_between_helpers_and_gives_the_same_phones() -> None:
-    """Turbo's quick recognition cuts speech.wav's one 7 s sentence in two; the helper decodes
-    one piece and its aside the other, and the phones are those of this process alone."""
-    voice = media.load_audio(EXAMPLES / "speech.wav")
-    here = analyze_speech(voice, quick=True)
-    assert here.phones != analyze_speech(voice).phones  # the cut is there
-    there = background.analyse_in_background(voice, quick=True).result()
-    assert there.phones == here.phones
-
-
 def test_a_cancel_kills_the_helper_and_leaves_no_process() -> None:
     background.analyse_in_background(media.load_audio(EXAMPLES / "speech_short.wav")).result()
     pending = background.analyse_in_background(media.load_audio(EXAMPLES / "speech.wav"))

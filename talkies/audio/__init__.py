@@ -52,7 +52,6 @@ def analyze_speech(
     aside: Aside | None = None,
     noise: NoiseFloor | None = None,
     words: bool = True,
-    quick: bool = False,
 ) -> SpeechTrack:
     """Phones and envelopes of the voice, at any sample rate and channel count.
 
@@ -69,9 +68,7 @@ def analyze_speech(
     the same. `noise` is the steady noise under the voice where the caller knows it better
     than the clip itself can tell (a live window of half a second is often all speech, and its
     quietest moments are the voice); `words=False` recognises with the phone loop alone
-    (recognize.recognise): live mode's windows. `quick=True` (turbo mode) cuts sentences over
-    4 s in two for the two processes to share (recognize.split_quietest): ~0.6 s sooner on a
-    7 s sentence, the viseme class right on ~2% fewer speech frames.
+    (recognize.recognise): live mode's windows.
     """
     report = tick or (lambda share: None)
     x16 = mono_16k(voice)
@@ -93,9 +90,8 @@ def analyze_speech(
     notes = held_notes(pitch_hz, voicing, speech)
     report(0.15)
     heard = x16 * _recogniser_gain(x16, ref)
-    split_by = power if quick else None  # the power of x16, which `heard` only scales
     phones = recognise(
-        heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside, words, split_by
+        heard, speech, voice.duration_s, lambda share: report(0.15 + 0.85 * share), aside, words
     )
     if floor.noisy:
         phones = _discount(phones, floor.snr_db)

@@ -1,6 +1,6 @@
 """Speech analysis in a helper process, beside the portrait analysis on the other core.
 
-    pending = analyse_in_background(voice)   # starts at once (quick=True: turbo mode)
+    pending = analyse_in_background(voice)   # starts at once
     ...                                       # the portrait, the puppet: this process's core
     speech = pending.result(tick)             # the very SpeechTrack analyze_speech(voice) gives
 
@@ -39,9 +39,8 @@ _idle_lock = threading.Lock()
 class PendingSpeech:
     """A speech analysis under way; `result` waits for it."""
 
-    def __init__(self, voice: Audio, quick: bool, helper: Helper | None) -> None:
+    def __init__(self, voice: Audio, helper: Helper | None) -> None:
         self._voice = voice
-        self._quick = quick
         self._helper = helper
 
     def result(self, tick: Callable[[float], None] | None = None) -> SpeechTrack:
@@ -52,7 +51,7 @@ class PendingSpeech:
         report = tick or (lambda share: None)
         helper, self._helper = self._helper, None
         if helper is None:
-            return analyze_speech(self._voice, report, quick=self._quick)
+            return analyze_speech(self._voice, report)
         try:
             track = helper.wait(report)
         except BaseException:
@@ -68,14 +67,13 @@ class PendingSpeech:
             helper.kill()
 
 
-def analyse_in_background(voice: Audio, quick: bool = False) -> PendingSpeech:
-    """Start analysing `voice` in a helper process and return at once; `quick` as for
-    analyze_speech."""
+def analyse_in_background(voice: Audio) -> PendingSpeech:
+    """Start analysing `voice` in a helper process and return at once."""
     if not available():
-        return PendingSpeech(voice, quick, None)
+        return PendingSpeech(voice, None)
     helper = _take()
-    helper.start((voice, quick))
-    return PendingSpeech(voice, quick, helper)
+    helper.start(voice)
+    return PendingSpeech(voice, helper)
 
 
 def _take() -> Helper:
@@ -100,11 +98,11 @@ def _serve(conn: Connection) -> None:
     aside = _Aside()
     while True:
         try:
-            voice, quick = conn.recv()
+            voice = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            track = analyze_speech(voice, lambda share: conn.send(("tick", share)), aside, quick=quick)
+            track = analyze_speech(voice, lambda share: conn.send(("tick", share)), aside)
             conn.send(("done", track))
         except (EOFError, OSError):
             return

@@ -16,14 +16,6 @@ around them, at most 10 s each (see `chunk_bounds`). One failed alignment then c
 utterance (which falls back to the phone loop), decoding time stays linear in length, silence
 is not decoded at all, and what a word is heard as does not depend on how long a silence
 came before it.
-
-Quick recognition (turbo mode) also cuts every utterance over 4 s in two at its quietest 150 ms
-(`split_quietest`), so that the two processes share even a single sentence: one 7 s sentence
-(examples/speech.wav) is otherwise decoded by one process while the other has only its phone
-loop to run. Each piece is decoded without its neighbour's words as context, which costs a
-little: on the examples and five LibriVox clips the phones' viseme class matched a forced
-alignment of the transcript on 88.1% and 92.4% of speech frames against 89.6% and 93.7%
-(an overlap of 0.3 or 0.6 s between the pieces did not win it back).
 """
 
 from __future__ import annotations
@@ -33,7 +25,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from talkies.audio import phoneset
 from talkies.audio.decoders import Recogniser, Seg, recogniser, to_pcm
@@ -43,8 +34,6 @@ from talkies.tracks import Phone
 _MAX_CHUNK_HOPS = 1000  # 10 s
 _JOIN_PAUSE_HOPS = 60  # speech runs closer than 600 ms are one utterance
 _PAD_HOPS = 30  # decoded with up to 300 ms of the silence around them
-_QUICK_CHUNK_HOPS = 400  # quick recognition: utterances over 4 s are cut ...
-_QUIET_HOPS = 15  # ... at their quietest 150 ms
 # The phone loop's share of a chunk's decoding time (the word decode and the two alignment
 # passes take the rest): 0.27 of 1.5 s on examples/speech.wav.
 _LOOP_SHARE = 0.2
@@ -90,7 +79,6 @@ def recognise(
     tick: Callable[[float], None] | None = None,
     aside: Aside | None = None,
     words: bool = True,
-    split_by: np.ndarray | None = None,
 ) -> tuple[Phone, ...]:
     """English phones of the (n,) float32 16 kHz signal, given its (n_hops,) bool voice
     activity. The phones tile [0, duration_s], "SIL" between speech; empty when nothing but
@@ -101,14 +89,10 @@ def recognise(
     `words=False` takes the phone loop's phones alone (`_LOOP_CONFIDENCE`), in this process:
     about a fifth of the decoding (`_LOOP_SHARE`), and on the half-second windows of live mode
     more often right about p, b and m than the word decoder, which has no whole words there to
-    go on (on 68 s of streamed speech, 94% of the bilabials closed against 84%). `split_by`, the
-    clip's (n_hops,) power, asks for quick recognition (turbo mode): utterances over 4 s are
-    also cut at their quietest moment (`split_quietest`), for `aside` to share."""
+    go on (on 68 s of streamed speech, 94% of the bilabials closed against 84%)."""
     rec = recogniser()
     per_hop = round(RATE_ASR * HOP_S)
     bounds = chunk_bounds(speech)
-    if split_by is not None:
-        bounds = split_quietest(bounds, split_by)
     pcms = [to_pcm(x16[start * per_hop : end * per_hop]) for start, end in bounds]
     actives = [speech[start:end] for start, end in bounds]
     shared = aside is not None and words
@@ -210,27 +194,6 @@ def chunk_bounds(speech: np.ndarray) -> list[tuple[int, int]]:
         hi = min(n, e + _PAD_HOPS, (e + chunks[i + 1][0]) // 2 if i + 1 < len(chunks) else n)
         padded += _split_long(speech, lo, hi)
     return padded
-
-
-def split_quietest(bounds: list[tuple[int, int]], power: np.ndarray) -> list[tuple[int, int]]:
-    """The utterances `bounds`, each over 4 s cut once, in its middle half, at the deepest dip
-    of the (n_hops,) `power` averaged over 150 ms (between two words, or in a stop's closure);
-    a dip is a place quieter than the 150 ms on either side of it, so that the cut is not
-    drawn to the middle half's edge by the silence padding the utterance. Once is enough for
-    two processes to share it; every cut costs the recogniser some context."""
-    out = []
-    for start, end in bounds:
-        if end - start <= _QUICK_CHUNK_HOPS:
-            out.append((start, end))
-            continue
-        quarter = (end - start) // 4
-        smooth = np.convolve(power[start:end], np.ones(_QUIET_HOPS) / _QUIET_HOPS, mode="same")
-        around = sliding_window_view(np.pad(smooth, _QUIET_HOPS, mode="edge"), 2 * _QUIET_HOPS + 1)
-        middle = slice(quarter, end - start - quarter)
-        level = np.where(smooth <= around.min(axis=1), smooth, np.inf)[middle]
-        at = int(np.argmin(level)) if np.isfinite(level).any() else int(np.argmin(smooth[middle]))
-        out += [(start, start + quarter + at), (start + quarter + at, end)]
-    return out
 
 
 def _split_long(speech: np.ndarray, start: int, end: int) -> list[tuple[int, int]]:
