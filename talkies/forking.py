@@ -10,8 +10,16 @@ has built (a loaded recogniser, a prepared puppet), nothing pickled; and the ser
 are daemonic multiprocessing children, which may not start multiprocessing children of their
 own. The child answers ("tick", share), ("done", value) or ("error", exception) messages; it
 closes its copies of the parent's sockets, leaves Ctrl-C to the parent, and leaves with
-os._exit, never running the parent's exit code. Linux only (`available()`): fork is unsafe
-on macOS and absent on Windows.
+os._exit, never running the parent's exit code, and never collects the garbage it inherited
+(below). A helper that says nothing, not even a tick, for STALL_S is taken for stuck. Linux only
+(`available()`): fork is unsafe on macOS and absent on Windows.
+
+Why the child freezes what it inherits (gc.freeze): the parent's garbage, copied into the child,
+may hold objects whose destructor waits for the parent's threads, which a forked child does not
+have. PyAV's audio resampler leaves its filter graph in a reference cycle, and freeing that graph
+joins FFmpeg's slice threads: collected in the child, it waits for them forever (a second
+animate() in one process hung in its speech analysis that way). Inherited objects are left to
+the parent to free; what the child makes itself is collected as usual.
 
 Used by audio/background.py (speech analysis) and render/forked.py (the frames, one helper per
 core).
@@ -20,6 +28,7 @@ core).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -32,9 +41,12 @@ from typing import Any
 
 from talkies.errors import EngineError, TalkiesError
 
-__all__ = ["Helper", "available", "sendable"]
+__all__ = ["STALL_S", "Helper", "available", "sendable"]
 
 _POLL_S = 0.25  # how often a waiting caller checks that its helper is still alive
+# A helper that has answered nothing for this long is stuck: a frame takes well under a
+# second, a decoder pass of the speech analysis a few.
+STALL_S = 120.0
 
 
 def available() -> bool:
@@ -51,7 +63,7 @@ class Helper:
         ours, theirs = socket.socketpair()
         self._what = what
         self._exit_code: int | None = None
-        self._pid = os.fork()
+        self._pid = _fork()
         if self._pid == 0:  # the child: serve, then leave without running the parent's exit code
             code = 1
             try:
@@ -87,17 +99,18 @@ class Helper:
             self.kill()
             raise EngineError(f"cannot reach {self._what}: {e}") from e
 
-    def wait(self, tick: Callable[[float], None] = lambda share: None, timeout_s: float | None = None) -> Any:
+    def wait(self, tick: Callable[[float], None] = lambda share: None) -> Any:
         """The value of the child's next ("done", value), calling `tick` on its ticks; its
-        ("error", e) is raised here, and its death is an EngineError; so is `timeout_s`
-        without any message from it, ticks included (the child is stuck)."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        ("error", e) is raised here, and its death is an EngineError; so is STALL_S without
+        any message from it, ticks included (the child is stuck)."""
+        limit_s = STALL_S
+        deadline = time.monotonic() + limit_s
         while True:
             if not self._conn.poll(_POLL_S):
                 if not self.alive():
                     raise self._died()
-                if deadline is not None and time.monotonic() > deadline:
-                    raise EngineError(f"{self._what} answered nothing for {timeout_s:.0f} s")
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{self._what} answered nothing for {limit_s:g} s")
                 continue
             try:
                 kind, value = self._conn.recv()
@@ -106,8 +119,7 @@ class Helper:
                 raise self._died() from e
             if kind == "tick":
                 tick(value)
-                if timeout_s is not None:  # it answered: the silence counts from here
-                    deadline = time.monotonic() + timeout_s
+                deadline = time.monotonic() + limit_s  # it answered: the silence counts from here
             elif kind == "done":
                 return value
             else:
@@ -126,6 +138,21 @@ class Helper:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._pid, 0)
             self._exit_code = -signal.SIGKILL
+
+
+def _fork() -> int:
+    """os.fork(), the child's copies of everything this process holds frozen: never collected
+    there (module docstring)."""
+    collecting = gc.isenabled()
+    gc.disable()  # no collection between the fork and the freeze
+    try:
+        pid = os.fork()
+        if pid == 0:
+            gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+    return pid
 
 
 def sendable(error: Exception, doing: str) -> Exception:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from talkies import face, media, motion, render
+from talkies import face, forking, media, motion, render
 from talkies.errors import EngineError
 from talkies.options import AnimateOptions
 from talkies.render import forked
@@ -117,7 +117,7 @@ def test_helpers_run_opencv_on_their_own_thread_and_leave_this_process_as_it_was
 
 
 def test_a_helper_that_draws_nothing_for_too_long_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(forked, "_STALL_S", 0.5)
+    monkeypatch.setattr(forking, "STALL_S", 0.5)
 
     def stuck(values: dict[str, float]) -> np.ndarray:
         if values["k"] == 2:
@@ -165,8 +165,10 @@ def test_the_helpers_are_as_many_as_the_cores_a_container_may_use(tmp_path: Path
     assert forked._quota_cores(tmp_path / "absent") > 1000
 
 
-def test_a_helper_that_keeps_ticking_is_not_stuck() -> None:
+def test_a_helper_that_keeps_ticking_is_not_stuck(monkeypatch: pytest.MonkeyPatch) -> None:
     from talkies.forking import Helper
+
+    monkeypatch.setattr(forking, "STALL_S", 0.6)
 
     def serve(conn) -> None:
         conn.recv()
@@ -179,7 +181,45 @@ def test_a_helper_that_keeps_ticking_is_not_stuck() -> None:
     try:
         helper.start("go")
         ticks: list[float] = []
-        assert helper.wait(ticks.append, timeout_s=0.6) == "drawn"  # 1.2 s in all, never 0.6 silent
+        assert helper.wait(ticks.append) == "drawn"  # 1.2 s in all, never 0.6 silent
         assert ticks == [0.25, 0.5, 0.75]
     finally:
         helper.kill()
+
+
+def test_helpers_are_forked_by_the_call_not_by_the_thread_that_reads_the_frames(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # PyAV keeps a frame converter per thread (with FFmpeg threads of its own); a helper forked
+    # from another thread frees this thread's converter and waits for those threads forever.
+    import threading
+
+    import av
+
+    monkeypatch.setattr(forking, "STALL_S", 10.0)
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(3):
+            rgb = np.full((48, 64, 3), 40 * k, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))
+    with av.open(str(clip)) as container:
+        assert len([f.to_ndarray(format="rgb24") for f in container.decode(video=0)]) == 3
+    before = _children()
+    drawn = forked.drawn_in_helpers(_draw, _values(8), SHAPE, 2)
+    assert len(_children() - before) == 2  # forked already, here
+    seen: list[int] = []
+    reader = threading.Thread(target=lambda: seen.extend(int(f[0, 0, 0]) for f in drawn))
+    reader.start()
+    reader.join(30)
+    assert seen == list(range(8))
+
+
+def test_helpers_of_frames_never_asked_for_are_killed() -> None:
+    before = _children()
+    drawn = forked.drawn_in_helpers(_draw, _values(8), SHAPE, 2)
+    assert len(_children() - before) == 2
+    drawn.close()  # type: ignore[attr-defined]
+    assert _gone(_children() - before)

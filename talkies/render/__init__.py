@@ -47,16 +47,15 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
 def frames_of(puppet: Puppet, track: MotionTrack, parallel: bool = False) -> Iterator[np.ndarray]:
     """`frames`, from a puppet made by `prepare`. `parallel`: drawn by forked helper
     processes, one per core (render/forked.py), where there is more than one; the same
-    frames."""
+    frames. The helpers are forked by this call, in this thread (render/forked.py says why)."""
     curves = {name: np.asarray(curve, np.float64) for name, curve in track.curves.items()}
     values = [{name: float(curve[i]) for name, curve in curves.items()} for i in range(track.n_frames)]
     helpers = helper_count() if parallel else 0
     if helpers:
         draw = lambda v: frame_at(puppet, v)  # noqa: E731
         height, width = puppet.image.shape[:2]
-        yield from drawn_in_helpers(draw, values, (height, width), helpers)
-    else:
-        yield from (frame_at(puppet, v) for v in values)
+        return drawn_in_helpers(draw, values, (height, width), helpers)
+    return (frame_at(puppet, v) for v in values)
 
 
 def frame_at(puppet: Puppet, values: dict[str, float]) -> np.ndarray:

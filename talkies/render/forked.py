@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -35,8 +36,6 @@ __all__ = ["drawn_in_helpers", "helper_count"]
 
 _SLOTS_PER_HELPER = 4  # how far ahead each helper may draw
 _MAX_HELPERS = 8
-# A helper that has drawn nothing for this long is stuck (a frame takes well under a second).
-_STALL_S = 120.0
 
 Values = dict[str, float]
 
@@ -64,8 +63,24 @@ def _quota_cores(cpu_max: Path) -> int:
 def drawn_in_helpers(
     draw: Callable[[Values], np.ndarray], values: Sequence[Values], shape: tuple[int, int], helpers: int
 ) -> Iterator[np.ndarray]:
-    """Yield draw(v) for each v in `values`, in order, each an (h, w, 3) uint8 array of
-    `shape` (h, w), drawn by `helpers` (>= 1) forked processes."""
+    """An iterator of draw(v) for each v in `values`, in order, each an (h, w, 3) uint8 array of
+    `shape` (h, w), drawn by `helpers` (>= 1) forked processes; closing it (or dropping it)
+    kills them.
+
+    The helpers are forked here, in the calling thread, not when the first frame is asked for
+    (the encoder asks from its producer thread): a forked child keeps only the thread that
+    forked it, and frees what the other threads held. PyAV keeps a frame converter per thread,
+    whose destructor waits for FFmpeg threads that the child does not have; freed in a child
+    forked from the producer thread, the caller's converter hung every helper."""
+    drawn = _drawn(draw, values, shape, helpers)
+    next(drawn)  # forks the helpers
+    return cast(Iterator[np.ndarray], drawn)
+
+
+def _drawn(
+    draw: Callable[[Values], np.ndarray], values: Sequence[Values], shape: tuple[int, int], helpers: int
+) -> Iterator[np.ndarray | None]:
+    """`drawn_in_helpers`' generator: its first item (None) comes once the helpers are forked."""
     slots = helpers * _SLOTS_PER_HELPER
     ring = mmap.mmap(-1, slots * shape[0] * shape[1] * 3)  # anonymous and shared with the children
 
@@ -95,13 +110,14 @@ def drawn_in_helpers(
                 started.append(Helper(serve, "a rendering process"))
             except OSError:  # no more processes or memory for one: go on with those there are
                 break
+        yield None  # (drawn_in_helpers)
         if not started:
             yield from (draw(v) for v in values)
             return
         for i in range(min(slots, len(values))):
             started[i % len(started)].start(i)
         for i in range(len(values)):
-            started[i % len(started)].wait(timeout_s=_STALL_S)
+            started[i % len(started)].wait()
             frame = frames[i % slots].copy()
             if i + slots < len(values):
                 started[(i + slots) % len(started)].start(i + slots)

@@ -1,0 +1,107 @@
+"""Forked helpers (talkies/forking.py): a child never collects the garbage it inherited, and a
+helper that says nothing for too long is an error, not a hang."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from talkies import forking, media
+from talkies.audio import background
+from talkies.errors import EngineError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+pytestmark = pytest.mark.skipif(not forking.available(), reason="helpers are forked on Linux only")
+
+
+@pytest.fixture
+def no_collection() -> Iterator[None]:
+    """The cyclic garbage collector off for the test (and back as it was after)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _graphs() -> int:
+    return sum(type(o).__name__ == "Graph" for o in gc.get_objects())
+
+
+def _collect_and_answer(conn: Connection) -> None:
+    conn.recv()
+    gc.collect()
+    conn.send(("done", gc.get_freeze_count()))
+
+
+def test_a_child_never_collects_what_it_inherited(
+    no_collection: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loading audio leaves PyAV's resampler graph in a reference cycle; freeing it joins
+    # FFmpeg's slice threads, which the child does not have: collected there, it hangs.
+    media.load_audio(str(EXAMPLES / "speech_short.wav"))
+    assert _graphs() > 0, "the test needs a filter graph left to the collector"
+    monkeypatch.setattr(forking, "STALL_S", 20.0)
+    helper = forking.Helper(_collect_and_answer, "a test helper")
+    try:
+        assert not gc.isenabled()  # the parent's collector is as it was
+        helper.start(None)
+        assert helper.wait() > 0  # done, not hung: what it inherited was frozen, not collected
+    finally:
+        helper.kill()
+    gc.collect()  # here it is freed, with its threads
+    assert _graphs() == 0
+
+
+def _answer_whether_collecting(conn: Connection) -> None:
+    conn.recv()
+    conn.send(("done", gc.isenabled()))
+
+
+def test_the_collector_stays_on_in_parent_and_child() -> None:
+    assert gc.isenabled()
+    helper = forking.Helper(_answer_whether_collecting, "a test helper")
+    try:
+        assert gc.isenabled()
+        helper.start(None)
+        assert helper.wait() is True
+    finally:
+        helper.kill()
+
+
+def _never_answer(conn: Connection) -> None:
+    conn.recv()
+    time.sleep(60)
+
+
+def test_a_helper_that_says_nothing_for_too_long_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forking, "STALL_S", 0.5)
+    helper = forking.Helper(_never_answer, "a test helper")
+    try:
+        helper.start(None)
+        started = time.monotonic()
+        with pytest.raises(EngineError, match=r"a test helper answered nothing for 0\.5 s"):
+            helper.wait()
+        assert time.monotonic() - started < 5
+    finally:
+        helper.kill()
+
+
+def test_a_stuck_speech_analysis_is_an_error_and_leaves_no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forking, "STALL_S", 0.5)
+    monkeypatch.setattr(background, "_serve", _never_answer)
+    monkeypatch.setattr(background, "_idle", [])
+    pending = background.analyse_in_background(media.load_audio(str(EXAMPLES / "speech_short.wav")))
+    helper = pending._helper
+    assert helper is not None
+    with pytest.raises(EngineError, match="answered nothing"):
+        pending.result()
+    assert not helper.alive()
