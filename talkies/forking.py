@@ -18,8 +18,12 @@ Why the child freezes what it inherits (gc.freeze): the parent's garbage, copied
 may hold objects whose destructor waits for the parent's threads, which a forked child does not
 have. PyAV's audio resampler leaves its filter graph in a reference cycle, and freeing that graph
 joins FFmpeg's slice threads: collected in the child, it waits for them forever (a second
-animate() in one process hung in its speech analysis that way). Inherited objects are left to
-the parent to free; what the child makes itself is collected as usual.
+animate() in one process hung in its speech analysis that way). Inherited garbage is left to the
+parent to collect; what the child makes itself is collected as usual. What the freeze cannot
+cover: CPython frees the state of every other thread inside the fork itself, so an object that
+only another thread held (PyAV's per-thread frame converter, with FFmpeg threads of its own) is
+freed in the child and can hang it. So fork from the thread that did the work (render/forked.py
+forks in the calling thread, not the encoder's), and a hang left is an error after STALL_S.
 
 Used by audio/background.py (speech analysis) and render/forked.py (the frames, one helper per
 core).
@@ -34,6 +38,7 @@ import signal
 import socket
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +52,8 @@ _POLL_S = 0.25  # how often a waiting caller checks that its helper is still ali
 # A helper that has answered nothing for this long is stuck: a frame takes well under a
 # second, a decoder pass of the speech analysis a few.
 STALL_S = 120.0
+# One fork at a time: the collector's on/off state is the process's, saved and restored around it.
+_fork_lock = threading.Lock()
 
 
 def available() -> bool:
@@ -143,15 +150,16 @@ class Helper:
 def _fork() -> int:
     """os.fork(), the child's copies of everything this process holds frozen: never collected
     there (module docstring)."""
-    collecting = gc.isenabled()
-    gc.disable()  # no collection between the fork and the freeze
-    try:
-        pid = os.fork()
-        if pid == 0:
-            gc.freeze()
-    finally:
-        if collecting:
-            gc.enable()
+    with _fork_lock:
+        collecting = gc.isenabled()
+        try:
+            gc.disable()  # no collection between the fork and the freeze
+            pid = os.fork()
+            if pid == 0:
+                gc.freeze()
+        finally:
+            if collecting:
+                gc.enable()
     return pid
 
 

@@ -3,6 +3,7 @@ stage, in order. Everything heavy lives in the stage modules."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,11 +115,22 @@ def _animate(
             first_frame_at.append(time.monotonic())
         report(Progress("render", done, n_frames, f"rendering frame {done}/{n_frames}"))
 
-    frames = render.frames_of(puppet, track, parallel=options.concurrent)
+    frames = render.frames_of(puppet, track, parallel=options.concurrent)  # drawing helpers start
     drawing = render.is_drawing(puppet)  # ink lines ring at a photo's quality: encoded finer
-    media.encode_video(
-        frames, voice, output, options.fps, size, turbo=options.turbo_mode, on_frame=on_frame, drawing=drawing
-    )
+    try:
+        media.encode_video(
+            frames,
+            voice,
+            output,
+            options.fps,
+            size,
+            turbo=options.turbo_mode,
+            on_frame=on_frame,
+            drawing=drawing,
+        )
+    finally:  # the helpers go however encoding ended, even before it asked for a frame
+        with contextlib.suppress(ValueError):  # (a producer thread still inside it closes it itself)
+            frames.close()
 
     return Result(
         path=Path(output),

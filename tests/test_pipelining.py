@@ -104,6 +104,32 @@ def test_a_cancel_while_rendering_leaves_no_drawing_process(tmp_path: Path) -> N
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
+def test_an_encoder_that_fails_before_its_first_frame_leaves_no_drawing_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The drawing helpers are forked before encoding starts (render/forked.py says why): they
+    # must go when the encoder fails before it asked for a single frame.
+    def children() -> set[int]:
+        me = os.getpid()
+        return {int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
+
+    def failing_encoder(frames, *args, **kwargs) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(media, "encode_video", failing_encoder)
+    before = children()
+    with pytest.raises(OSError, match="disk full") as caught:  # its traceback kept, as a caller may
+        talkies.animate(
+            EXAMPLES / "portrait.png",
+            EXAMPLES / "speech_short.wav",
+            talkies.AnimateOptions(resolution="720p"),
+            tmp_path / "never.mp4",
+        )
+    kept = {helper._pid for helper in background._idle}
+    assert not children() - before - kept
+    assert caught.traceback  # (alive until here)
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

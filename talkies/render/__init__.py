@@ -13,7 +13,7 @@ mouth is painted wherever the lips part. See the modules for why each step works
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import numpy as np
 
@@ -44,7 +44,9 @@ def frames(rig: PortraitRig, track: MotionTrack, turbo: bool = False) -> Iterato
     yield from frames_of(puppet_for(rig, turbo), track)
 
 
-def frames_of(puppet: Puppet, track: MotionTrack, parallel: bool = False) -> Iterator[np.ndarray]:
+def frames_of(
+    puppet: Puppet, track: MotionTrack, parallel: bool = False
+) -> Generator[np.ndarray, None, None]:
     """`frames`, from a puppet made by `prepare`. `parallel`: drawn by forked helper
     processes, one per core (render/forked.py), where there is more than one; the same
     frames. The helpers are forked by this call, in this thread (render/forked.py says why)."""

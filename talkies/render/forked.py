@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
@@ -62,8 +62,8 @@ def _quota_cores(cpu_max: Path) -> int:
 
 def drawn_in_helpers(
     draw: Callable[[Values], np.ndarray], values: Sequence[Values], shape: tuple[int, int], helpers: int
-) -> Iterator[np.ndarray]:
-    """An iterator of draw(v) for each v in `values`, in order, each an (h, w, 3) uint8 array of
+) -> Generator[np.ndarray, None, None]:
+    """A generator of draw(v) for each v in `values`, in order, each an (h, w, 3) uint8 array of
     `shape` (h, w), drawn by `helpers` (>= 1) forked processes; closing it (or dropping it)
     kills them.
 
@@ -74,12 +74,12 @@ def drawn_in_helpers(
     forked from the producer thread, the caller's converter hung every helper."""
     drawn = _drawn(draw, values, shape, helpers)
     next(drawn)  # forks the helpers
-    return cast(Iterator[np.ndarray], drawn)
+    return cast(Generator[np.ndarray, None, None], drawn)
 
 
 def _drawn(
     draw: Callable[[Values], np.ndarray], values: Sequence[Values], shape: tuple[int, int], helpers: int
-) -> Iterator[np.ndarray | None]:
+) -> Generator[np.ndarray | None, None, None]:
     """`drawn_in_helpers`' generator: its first item (None) comes once the helpers are forked."""
     slots = helpers * _SLOTS_PER_HELPER
     ring = mmap.mmap(-1, slots * shape[0] * shape[1] * 3)  # anonymous and shared with the children
