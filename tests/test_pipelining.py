@@ -83,16 +83,17 @@ def test_a_cancel_kills_the_helper_and_leaves_no_process() -> None:
     fresh.abandon()
 
 
-def test_a_cancel_while_rendering_leaves_no_drawing_process(tmp_path: Path) -> None:
-    def children() -> set[int]:
-        me = os.getpid()
-        return {int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
+def _children() -> set[int]:
+    me = os.getpid()
+    return {int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
 
+
+def test_a_cancel_while_rendering_leaves_no_drawing_process(tmp_path: Path) -> None:
     def cancel_at_frame_5(p: talkies.Progress) -> None:
         if p.stage == "render" and p.done == 5:
             raise Cancelled("cancelled by the test")
 
-    before = children()
+    before = _children()
     out = tmp_path / "cancelled.mp4"
     options = talkies.AnimateOptions(resolution="720p")
     with pytest.raises(Cancelled):
@@ -100,7 +101,7 @@ def test_a_cancel_while_rendering_leaves_no_drawing_process(tmp_path: Path) -> N
             EXAMPLES / "portrait.png", EXAMPLES / "speech_short.wav", options, out, progress=cancel_at_frame_5
         )
     kept = {helper._pid for helper in background._idle}  # the speech helper, kept for the next call
-    assert not children() - before - kept  # the drawers were killed and reaped (no zombie either)
+    assert not _children() - before - kept  # the drawers were killed and reaped (no zombie either)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
@@ -109,15 +110,11 @@ def test_an_encoder_that_fails_before_its_first_frame_leaves_no_drawing_process(
 ) -> None:
     # The drawing helpers are forked before encoding starts (render/forked.py says why): they
     # must go when the encoder fails before it asked for a single frame.
-    def children() -> set[int]:
-        me = os.getpid()
-        return {int(p) for p in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
-
     def failing_encoder(frames, *args, **kwargs) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(media, "encode_video", failing_encoder)
-    before = children()
+    before = _children()
     with pytest.raises(OSError, match="disk full") as caught:  # its traceback kept, as a caller may
         talkies.animate(
             EXAMPLES / "portrait.png",
@@ -126,7 +123,7 @@ def test_an_encoder_that_fails_before_its_first_frame_leaves_no_drawing_process(
             tmp_path / "never.mp4",
         )
     kept = {helper._pid for helper in background._idle}
-    assert not children() - before - kept
+    assert not _children() - before - kept
     assert caught.traceback  # (alive until here)
 
 
