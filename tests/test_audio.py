@@ -15,7 +15,7 @@ from pocketsphinx import Decoder
 
 from talkies.audio import analyze_speech
 from talkies.audio.decoders import Recogniser, recogniser, to_pcm
-from talkies.audio.frames import RATE_ASR, mono_16k, resample_to
+from talkies.audio.frames import RATE_ASR, mono_16k, resample_to, voice_activity
 from talkies.audio.phoneset import PHONES, normalise, viseme_class
 from talkies.audio.recognize import chunk_bounds
 from talkies.tracks import Audio, SpeechTrack
@@ -100,6 +100,22 @@ def test_steady_noise_is_not_a_voice() -> None:
     hiss = np.random.default_rng(3).normal(0.0, 0.1, 32000).astype(np.float32)
     track = analyze_speech(as_audio(hiss))
     assert not track.speech.any() and track.openness.max() < 0.01
+
+
+def test_an_unvoiced_consonant_next_to_a_word_is_speech_in_a_noisy_clip() -> None:
+    # A noisy clip's threshold is 18 dB under the loud speech: a soft stretch (-25 dB) cuts a
+    # final fricative (-8 dB, unvoiced) off its word. It belongs to the word; a burst of the
+    # same sound 600 ms away from any voice is still noise.
+    ref = 1.0
+    level_db = np.full(300, -30.0)
+    voicing = np.zeros(300)
+    level_db[20:120], voicing[20:120] = 0.0, 0.9  # the word's vowel
+    level_db[120:132] = -25.0  # a soft stretch, longer than the 100 ms of gap filling
+    level_db[132:147] = -8.0  # its final "s"
+    level_db[210:225] = -8.0  # the same hiss, far from any voice
+    active = voice_activity(10 ** (level_db / 10), ref, voicing)
+    assert active[20:120].all() and active[132:147].all()
+    assert not active[121:131].any() and not active[200:].any()
 
 
 def test_long_silence_between_speech_closes_the_mouth() -> None:
