@@ -54,6 +54,34 @@ def test_snr_is_measured_and_steady_noise_is_suppressed_in_the_pauses_not_in_the
     assert abs(level(noisy) - level(cleaned)) < 3  # the voice stays
 
 
+def test_suppression_takes_out_more_noise_than_it_adds_distortion() -> None:
+    # What is left of the noise plus what the gain takes off the voice, against the noise that
+    # went in (10 dB SNR, three noise seeds): 4.6 dB less on average. The Wiener gain (-18 dB
+    # floor, 1.5x over-subtraction) this log-spectral estimator replaced left 3.8 dB less.
+    clean = _spoken()
+    active = np.sqrt(np.mean(clean[np.abs(clean) > 0.02] ** 2))
+    gained = []
+    for seed in (3, 4, 5):
+        noise = pink_noise(clean.size, seed) * active / 10 ** (10 / 20)
+        noisy = clean + noise
+        error = (suppress_noise(noisy, measure_noise(noisy)) - clean).astype(np.float64)
+        gained.append(10 * np.log10(np.mean(noise.astype(np.float64) ** 2) / np.mean(error**2)))
+    assert np.mean(gained) > 4.2, gained
+
+
+@pytest.mark.parametrize("f0", [130.0, 220.0])
+def test_a_held_vowel_without_a_pause_is_not_taken_for_its_own_noise_floor(f0: float) -> None:
+    # No quiet moment to measure: the lowest percentile of a held vowel is the vowel, at about
+    # -4 dB "SNR". Its harmonics tell it from steady noise; mains hum stays noise.
+    held = 0.05 * vowel(VOWELS["a"], 2.0, f0=f0)
+    assert not measure_noise(held).noisy
+    track = analyze_speech(as_audio(held))
+    assert not track.denoised and "noise suppression" not in track.describe()
+    t = np.arange(2 * RATE) / RATE
+    hum = 0.05 * sum(np.sin(2 * np.pi * 50 * k * t) / k for k in range(1, 8))
+    assert measure_noise(hum.astype(np.float32)).noisy
+
+
 def test_a_noisy_recording_is_analysed_with_noise_suppression_and_says_so() -> None:
     clean = _spoken()
     noisy = clean + pink_noise(clean.size, 4) * 0.03

@@ -13,10 +13,21 @@ slowly, so it can be measured where it is quietest and taken out:
   under it).
 - The SNR is the clip's loud speech level (the 90th percentile power of the frames within
   30 dB of the loudest) over the noise floor's total power, both on the same 32 ms frames.
-- Suppression is a Wiener gain with the decision-directed a-priori SNR of Ephraim & Malah
-  (1984), which trades a little residual noise for far less "musical noise" than plain
-  spectral subtraction (musical noise is what makes a recogniser hallucinate phones), floored
-  at -18 dB so that speech is never gated away entirely.
+- Suppression is the log-spectral amplitude estimator of Ephraim & Malah (1985) with their
+  decision-directed a-priori SNR, which trades a little residual noise for far less "musical
+  noise" than plain spectral subtraction (musical noise is what makes a recogniser
+  hallucinate phones), floored at -25 dB. It replaced a Wiener gain on the same a-priori SNR
+  (floored at -18 dB, noise over-subtracted 1.5x): on the five LibriVox clips of
+  pocketsphinx's test data under pink noise (three noise seeds each), the recognised phones
+  fell in the right viseme class on 74% of speech frames at 10 dB SNR (Wiener: 67%) and 61% at
+  5 dB (53%), and the planned lips closed on 99% of p/b/m (98%, 95%).
+
+A clip with no pause at all (one held note, a sustained vowel) has no quiet moment to measure:
+its "floor" is the voice itself. Such a floor has the voice's harmonics, which no steady noise
+has, so it is recognised by its cepstrum (a peak at a pitch period of 2.5-12.5 ms, 80-400 Hz)
+and the clip counts as clean. Over every clip of bench/voices.py and three held vowels that
+peak is 0.66-0.90 for the vowels and at most 0.29 for anything else (Festival's singing; music
+beds 0.11, mains hum 0.07, pink noise 0.02).
 
 Clean clips (SNR over DENOISE_BELOW_DB) are left untouched: the figures on clean English must
 not move. Noise that is not steady (other voices: babble) is measured but cannot be removed
@@ -30,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import istft, stft
+from scipy.special import exp1
 
 from talkies.audio.frames import RATE_ASR
 
@@ -42,8 +54,10 @@ _SMOOTH_FRAMES = 5  # 40 ms of 8 ms hops before taking the percentile
 # freedom) is ~0.39 of its mean.
 _PERCENTILE_BIAS = 0.39
 _DD_ALPHA = 0.96  # decision-directed smoothing of the a-priori SNR
-_GAIN_FLOOR = 10 ** (-18 / 20)
-_OVERSUBTRACT = 1.5  # remove a little more than the mean noise: less residual hiss
+_VOICED_FLOOR_PEAK = 0.4  # cepstral peak of a "noise floor" that is a held voice
+_PITCH_PERIODS_S = (0.0025, 0.0125)
+_PRIOR_FLOOR = 10 ** (-25 / 10)  # the a-priori SNR never below -25 dB ...
+_GAIN_FLOOR = 10 ** (-25 / 20)  # ... nor the gain
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ def measure_noise(x16: np.ndarray) -> NoiseFloor:
     power = np.abs(_spectrum(x16)) ** 2
     smoothed = uniform_filter1d(power, _SMOOTH_FRAMES, axis=1, mode="nearest")
     psd = np.percentile(smoothed, _NOISE_PERCENTILE, axis=1) / _PERCENTILE_BIAS
+    if _is_voice(psd):
+        return NoiseFloor(np.zeros(_N_FFT // 2 + 1), float("inf"))
     frame_power = power.sum(axis=0)
     # the loud speech, as in frames.reference_power: a plain percentile of a mostly silent
     # clip would land in the silence
@@ -82,22 +98,37 @@ def measure_noise(x16: np.ndarray) -> NoiseFloor:
     return NoiseFloor(psd, 10.0 * np.log10(max(speech / noise, 1e-12)))
 
 
+def _is_voice(psd: np.ndarray) -> bool:
+    """Whether a measured floor is harmonic like a voice: its real cepstrum peaks over
+    _VOICED_FLOOR_PEAK at a pitch period."""
+    if not np.all(psd > 0):
+        return False
+    cepstrum = np.fft.irfft(np.log(psd))
+    quefrency_s = np.arange(cepstrum.size) / RATE_ASR
+    lo, hi = _PITCH_PERIODS_S
+    return float(cepstrum[(quefrency_s >= lo) & (quefrency_s <= hi)].max()) > _VOICED_FLOOR_PEAK
+
+
 def suppress_noise(x16: np.ndarray, floor: NoiseFloor) -> np.ndarray:
-    """(n,) float32: x16 with the steady noise `floor` taken out (decision-directed Wiener);
-    as it is when too short to filter (under four STFT frames, as `measure_noise` needs)."""
+    """(n,) float32: x16 with the steady noise `floor` taken out (log-spectral amplitude
+    estimator, decision-directed); as it is when too short to filter (under four STFT frames,
+    as `measure_noise` needs)."""
     if x16.size < _N_FFT * 4 or floor.psd.shape != (_N_FFT // 2 + 1,):
         return x16.astype(np.float32)
     spec = _spectrum(x16)
     power = np.abs(spec) ** 2
-    noise = np.maximum(floor.psd * _OVERSUBTRACT, 1e-20)[:, None]
-    posterior = power / noise
+    noise = np.maximum(floor.psd, 1e-20)[:, None]
+    posterior = np.maximum(power / noise, 1e-6)  # a-posteriori SNR, gamma
     gains = np.empty_like(posterior)
     previous = np.ones(power.shape[0])  # |G X|^2 / N of the last frame
     for t in range(power.shape[1]):
-        prior = _DD_ALPHA * previous + (1.0 - _DD_ALPHA) * np.maximum(posterior[:, t] - 1.0, 0.0)
-        gain = np.maximum(prior / (1.0 + prior), _GAIN_FLOOR)
+        gamma = posterior[:, t]
+        prior = _DD_ALPHA * previous + (1.0 - _DD_ALPHA) * np.maximum(gamma - 1.0, 0.0)
+        prior = np.maximum(prior, _PRIOR_FLOOR)  # xi
+        wiener = prior / (1.0 + prior)
+        gain = np.clip(wiener * np.exp(0.5 * exp1(wiener * gamma)), _GAIN_FLOOR, 1.0)
         gains[:, t] = gain
-        previous = gain**2 * posterior[:, t]
+        previous = gain**2 * gamma
     _, cleaned = istft(spec * gains, RATE_ASR, nperseg=_N_FFT, noverlap=_N_FFT - _HOP, boundary=True)
     out = np.zeros_like(x16)
     n = min(out.size, cleaned.size)
