@@ -76,8 +76,6 @@ class Helper:
             try:
                 ours.close()
                 _close_inherited_sockets(keep=theirs.fileno())
-                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 serve(Connection(theirs.detach()))
                 code = 0
             finally:
@@ -147,17 +145,27 @@ class Helper:
             self._exit_code = -signal.SIGKILL
 
 
+_STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
 def _fork() -> int:
     """os.fork(), the child's copies of everything this process holds frozen: never collected
-    there (module docstring)."""
+    there (module docstring), and its Ctrl-C ignored (the parent's to handle) and SIGTERM
+    default before either can be delivered to it: both are blocked across the fork, so that a
+    Ctrl-C arriving just then cannot raise KeyboardInterrupt in the child, outside the
+    helper's try, and unwind the parent's stack there."""
     with _fork_lock:
         collecting = gc.isenabled()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             gc.disable()  # no collection between the fork and the freeze
             pid = os.fork()
             if pid == 0:
                 gc.freeze()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
         finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if collecting:
                 gc.enable()
     return pid

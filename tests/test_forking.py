@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -93,6 +94,30 @@ def test_a_fork_that_fails_leaves_the_collector_on(monkeypatch: pytest.MonkeyPat
     with pytest.raises(OSError, match="no more processes"):
         forking.Helper(_answer_whether_collecting, "a test helper")
     assert gc.isenabled()
+
+
+def test_a_ctrl_c_at_the_moment_of_the_fork_is_ignored_by_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fork = os.fork
+
+    def fork_then_ctrl_c() -> int:
+        pid = real_fork()
+        if pid == 0:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C came just now
+                time.sleep(0.01)  # CPython raises KeyboardInterrupt at its next instruction
+            except KeyboardInterrupt:
+                os._exit(3)  # it would have unwound the parent's stack in the child
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_ctrl_c)
+    helper = forking.Helper(_answer_whether_collecting, "a test helper")
+    try:
+        helper.start(None)
+        assert helper.wait() is True
+    finally:
+        helper.kill()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's own
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
 def _never_answer(conn: Connection) -> None:
