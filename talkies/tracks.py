@@ -74,7 +74,8 @@ class SpeechTrack:
     phones: time-ordered, non-overlapping; empty when recognition was not run or found nothing.
     language: "en" when the phones come from the English recogniser, "" otherwise.
     style: "speech" or "singing" (the clip as a whole).
-    snr_db: the voice's level over the steady noise floor (inf: digital silence under it);
+    snr_db: the voice's level over the steady noise floor (inf: digital silence under it, or no
+      floor to measure but the voice itself);
     denoised: whether noise suppression ran before the analysis.
     recognised: share 0..1 of the voiced speech covered by confidently recognised phones.
     """

@@ -105,17 +105,21 @@ def test_steady_noise_is_not_a_voice() -> None:
 def test_an_unvoiced_consonant_next_to_a_word_is_speech_in_a_noisy_clip() -> None:
     # A noisy clip's threshold is 18 dB under the loud speech: a soft stretch (-25 dB) cuts a
     # final fricative (-8 dB, unvoiced) off its word. It belongs to the word; a burst of the
-    # same sound 600 ms away from any voice is still noise.
+    # same sound 630 ms after it, far from any voice, is still noise, and so is a second of it
+    # (a cough, applause) as close to a word as the fricative.
     ref = 1.0
-    level_db = np.full(300, -30.0)
-    voicing = np.zeros(300)
+    level_db = np.full(600, -30.0)
+    voicing = np.zeros(600)
     level_db[20:120], voicing[20:120] = 0.0, 0.9  # the word's vowel
     level_db[120:132] = -25.0  # a soft stretch, longer than the 100 ms of gap filling
     level_db[132:147] = -8.0  # its final "s"
     level_db[210:225] = -8.0  # the same hiss, far from any voice
+    level_db[300:400], voicing[300:400] = 0.0, 0.9  # another word ...
+    level_db[412:512] = -8.0  # ... and a second of hiss just after it
     active = voice_activity(10 ** (level_db / 10), ref, voicing)
     assert active[20:120].all() and active[132:147].all()
-    assert not active[121:131].any() and not active[200:].any()
+    assert not active[121:131].any() and not active[200:300].any()
+    assert active[300:400].all() and not active[405:].any()
 
 
 def test_long_silence_between_speech_closes_the_mouth() -> None:

@@ -28,8 +28,10 @@ _MAX_POLY_FACTOR = 1000
 _MIN_REFERENCE_POWER = 1e-6
 # Loudness fades to 0 at 50 dB under the loud speech: (1e-5) ** 0.3.
 _LOUDNESS_GATE = 10 ** (-50 / 10 * 0.3)
-# An unvoiced stretch this close to a voiced one (200 ms) is its consonant (voice_activity).
+# An unvoiced stretch this close to a voiced one (200 ms), and no longer than 300 ms, is its
+# consonant (voice_activity).
 CONSONANT_REACH_HOPS = 20
+CONSONANT_HOPS = 30
 
 
 def hop_count(duration_s: float) -> int:
@@ -115,8 +117,9 @@ def voice_activity(power: np.ndarray, ref: float, voicing: np.ndarray) -> np.nda
     hence the threshold never goes above 18 dB under the loud level. Gaps up to 100 ms (stop
     closures) are filled and blips under 40 ms (clicks) dropped. A stretch with no voiced 30 ms
     in it is noise, not a voice (whispers are lost, steady hiss and fans no longer talk), unless
-    it lies within CONSONANT_REACH_HOPS of a voiced stretch: then it is the unvoiced consonant
-    that begins or ends a word ("s", "f", "t", a breathy "them"). In a noisy recording the
+    it is short (CONSONANT_HOPS) and lies within CONSONANT_REACH_HOPS of a voiced stretch: then
+    it is the unvoiced consonant that begins or ends a word ("s", "f", "t", a breathy "them"),
+    where a longer one is a cough, applause or a passing car. In a noisy recording the
     threshold sits only ~18 dB under the loud speech, so such a consonant is cut off from its
     word by the quiet frames around it, and was dropped with its lips shut (LibriVox 0870 under
     10 dB pink noise lost "for them", 0.5 s at the end).
@@ -133,7 +136,7 @@ def voice_activity(power: np.ndarray, ref: float, voicing: np.ndarray) -> np.nda
     voiced_edges = [edge for (s, e), v in zip(found, voiced, strict=True) if v for edge in (s, e)]
     for (s, e), v in zip(found, voiced, strict=True):
         near = any(s - CONSONANT_REACH_HOPS <= edge <= e + CONSONANT_REACH_HOPS for edge in voiced_edges)
-        if not (v or near):
+        if not (v or (near and e - s <= CONSONANT_HOPS)):
             active[s:e] = False
     return active
 
