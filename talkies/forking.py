@@ -156,8 +156,14 @@ def _fork() -> int:
     helper's try, and unwind the parent's stack there."""
     with _fork_lock:
         collecting = gc.isenabled()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        # The mask as it is (a Ctrl-C already pending raises here, with nothing changed yet).
+        # pthread_sigmask acts on a pending Ctrl-C after each change, hence the order below:
+        # the collector back on first, the mask restored last, and a child forked just before
+        # a Ctrl-C that the restore raises in the parent is not left behind.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        pid = -1
         try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
             gc.disable()  # no collection between the fork and the freeze
             pid = os.fork()
             if pid == 0:
@@ -165,9 +171,15 @@ def _fork() -> int:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if collecting:
                 gc.enable()
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            except BaseException:
+                if pid > 0:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                raise
     return pid
 
 

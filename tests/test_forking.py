@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -118,6 +119,28 @@ def test_a_ctrl_c_at_the_moment_of_the_fork_is_ignored_by_the_child(monkeypatch:
         helper.kill()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's own
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def test_a_ctrl_c_during_the_fork_reaches_the_parent_with_nothing_left_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_fork = os.fork
+    forked: list[int] = []
+
+    def fork_then_ctrl_c() -> int:
+        pid = real_fork()
+        if pid > 0:  # Ctrl-C now, held back until the fork's mask is lifted
+            forked.append(pid)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        return pid
+
+    assert threading.current_thread() is threading.main_thread()
+    monkeypatch.setattr(os, "fork", fork_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        forking.Helper(_answer_whether_collecting, "a test helper")
+    assert gc.isenabled()
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, set()) & {signal.SIGINT, signal.SIGTERM}
+    assert forked and not Path(f"/proc/{forked[0]}").exists()  # killed and reaped
 
 
 def _never_answer(conn: Connection) -> None:
