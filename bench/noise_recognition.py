@@ -3,11 +3,13 @@ how the planned mouth follows it, on more noise than bench/voices.py renders.
 
     python bench/noise_recognition.py [--snr 10 5] [--seeds 1 7 11] [--oracle]
 
-Every LibriVox recording of pocketsphinx-testdata (five clips, one reader, with transcripts)
-is mixed with pink noise at each SNR and seed (bench/evaluation/voices.py's noise and mixing),
+Every LibriVox recording of pocketsphinx-testdata (five clips of 3-7 s, one reader) and its five
+card-game commands (another speaker, 1-4 s: "eight of spades four of clubs seven of hearts"),
+all with transcripts, is mixed with pink noise at each SNR and seed (bench/evaluation/voices.py's
+noise and mixing),
 analysed by talkies' speech stage and planned by its mouth planner at 25 fps. Against the
-forced alignment of the transcript on the clean recording it prints, per mix and as the mean
-and minimum per SNR:
+forced alignment of the transcript on the clean recording it prints, per mix, and per SNR the
+mean and minimum over each speaker's clips and over all:
 
   viseme  share of the truth's speech frames whose recognised phone is in the same viseme class
   r       peak lag correlation of the planned jaw opening with the truth's reference openness
@@ -18,7 +20,7 @@ and minimum per SNR:
 The planned curves are what the renderer draws; rendering and re-detecting the face moves r by a
 few hundredths (bench/voices.py does that on two of these clips). --oracle replaces the
 recognised phones by the truth (confidence 0.95): what the mouth would do with a perfect
-recogniser in the same noise. Needs Debian's pocketsphinx-testdata. About 30 s per SNR here.
+recogniser in the same noise. Needs Debian's pocketsphinx-testdata. About 45 s per SNR here.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ import numpy as np  # noqa: E402
 
 from bench.evaluation.alignment import AlignedPhone, align_file  # noqa: E402
 from bench.evaluation.metrics import bilabial_closure, lag_correlations  # noqa: E402
-from bench.evaluation.voices import RATE, librivox, mix, pink_noise, write_wav  # noqa: E402
+from bench.evaluation.voices import RATE, cards, librivox, mix, pink_noise, write_wav  # noqa: E402
 
-CLIPS = ("0870", "0880", "0890", "0920", "0930")
+SPEAKERS = {  # name -> (loader, clip ids)
+    "librivox": (librivox, ("0870", "0880", "0890", "0920", "0930")),
+    "cards": (cards, ("001", "002", "003", "004", "005")),
+}
 FPS = 25.0
 
 
@@ -85,26 +90,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oracle", action="store_true", help="the truth's phones, not the recogniser's")
     args = parser.parse_args(argv)
 
-    clips = {clip_id: found for clip_id in CLIPS if (found := librivox(clip_id)) is not None}
+    clips = {
+        (speaker, clip_id): found
+        for speaker, (load, ids) in SPEAKERS.items()
+        for clip_id in ids
+        if (found := load(clip_id)) is not None
+    }
     if not clips:
         print("needs pocketsphinx-testdata (apt-get install pocketsphinx-testdata)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         truths = {}
-        for clip_id, (clean, text) in clips.items():
-            truths[clip_id] = align_file(write_wav(Path(tmp) / f"{clip_id}.wav", clean), text)
+        for (speaker, clip_id), (clean, text) in clips.items():
+            truths[speaker, clip_id] = align_file(write_wav(Path(tmp) / f"{clip_id}.wav", clean), text)
     print(f"{'mix':<16} {'viseme':>7} {'r':>6} {'p/b/m':>6}")
     for snr in args.snr:
-        rows = []
-        for clip_id, (clean, _) in clips.items():
+        rows: dict[str, list[tuple[float, float, float]]] = {speaker: [] for speaker in SPEAKERS}
+        for (speaker, clip_id), (clean, _) in clips.items():
             for seed in args.seeds:
-                figures = measure(mix(clean, pink_noise(clean.size, seed), snr), truths[clip_id], args.oracle)
-                rows.append(figures)
+                figures = measure(
+                    mix(clean, pink_noise(clean.size, seed), snr), truths[speaker, clip_id], args.oracle
+                )
+                rows[speaker].append(figures)
                 print(f"{clip_id}@{snr:g}dB/{seed:<5} {figures[0]:7.0%} {figures[1]:6.3f} {figures[2]:6.0%}")
-        table = np.array(rows)
-        mean, low = table.mean(axis=0), table.min(axis=0)
-        print(f"{snr:g} dB mean       {mean[0]:7.0%} {mean[1]:6.3f} {mean[2]:6.0%}")
-        print(f"{snr:g} dB min        {low[0]:7.0%} {low[1]:6.3f} {low[2]:6.0%}")
+        groups = {**rows, "all": [row for speaker_rows in rows.values() for row in speaker_rows]}
+        for name, group in groups.items():
+            if not group:
+                continue
+            table = np.array(group)  # (nan where a clip has no p, b or m)
+            mean, low = np.nanmean(table, axis=0), np.nanmin(table, axis=0)
+            print(f"{snr:g} dB {name:<8} mean {mean[0]:7.0%} {mean[1]:6.3f} {mean[2]:6.0%}")
+            print(f"{snr:g} dB {name:<8} min  {low[0]:7.0%} {low[1]:6.3f} {low[2]:6.0%}")
     return 0
 
 

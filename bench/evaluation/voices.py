@@ -26,6 +26,7 @@ from scipy.signal import lfilter
 
 RATE = 16000
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+CARDS = Path("/usr/share/pocketsphinx/test/data/cards")
 SONGS = Path("/usr/share/doc/festival/examples/songs")
 
 # (espeak-ng voice, a sentence in that language). Short everyday sentences, written for this
@@ -253,11 +254,23 @@ def build_corpus(out: Path, only: set[str] | None = None) -> tuple[list[Clip], l
 def librivox(clip_id: str) -> tuple[np.ndarray, str] | None:
     """(audio, transcript) of one LibriVox recording of pocketsphinx-testdata, or None."""
     wav = LIBRIVOX / f"sense_and_sensibility_01_austen_64kb-{clip_id}.wav"
-    listing = LIBRIVOX / "transcription"
+    return _transcribed(wav, LIBRIVOX / "transcription", clip_id)
+
+
+def cards(clip_id: str) -> tuple[np.ndarray, str] | None:
+    """(audio, transcript) of one of pocketsphinx-testdata's card-game commands ("001" to
+    "005": another speaker than LibriVox's, 1-4 s each, "eight of spades four of clubs ..."),
+    or None."""
+    return _transcribed(CARDS / f"{clip_id}.wav", CARDS / "cards.transcription", f"({clip_id})")
+
+
+def _transcribed(wav: Path, listing: Path, key: str) -> tuple[np.ndarray, str] | None:
+    """The recording and its line of a pocketsphinx transcription listing ("<s> words </s>
+    (id)"), or None where either is missing."""
     if not wav.exists() or not listing.exists():
         return None
     for line in listing.read_text().splitlines():
-        if clip_id in line:
+        if key in line:
             return read_wav(wav), line.split("</s>")[0].replace("<s>", "").strip()
     return None
 
