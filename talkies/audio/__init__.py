@@ -61,8 +61,9 @@ def analyze_speech(
     was recognised. Noise is measured first and, when the voice is less than 18 dB over it,
     suppressed before anything else (noise.py). `tick`, if given, is called with the share of
     the work done (0..1) at least about once a second of CPU; it may raise (a cancel) to stop.
-    Takes about 0.4 s of CPU per second of voice (nearly all of it pocketsphinx; silence is
-    not decoded), plus ~0.6 s once per process to load the recogniser. Deterministic: the same
+    Takes about 0.2 s of CPU per second of voice (nearly all of it pocketsphinx, the word
+    decode alone two thirds; silence is not decoded), plus ~0.3 s once per process to load
+    the recogniser. Deterministic: the same
     audio gives the same track. With `aside` (a second recogniser in another process,
     background.py) about half of the decoding runs there at the same time; the track is
     the same. `noise` is the steady noise under the voice where the caller knows it better

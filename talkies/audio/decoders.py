@@ -39,7 +39,7 @@ class Seg:
 
 class Recogniser:
     """The three decoders of one process. Building them loads the language model and the
-    dictionary (~0.5 s), so there is one Recogniser per process (`recogniser()`); a decoder is
+    dictionary (~0.3 s), so there is one Recogniser per process (`recogniser()`); a decoder is
     not thread-safe, so callers hold `lock` around a sequence of calls."""
 
     def __init__(self) -> None:
@@ -50,8 +50,19 @@ class Recogniser:
         # 5000 active HMMs and 20 word exits per frame (defaults 30000, unlimited): another
         # ~35% off the word decode, the costliest step of the analysis; on the four
         # examples/*.wav the same word error rate (0.27 0.38 0.51 0.51 against 0.27 0.38 0.51
-        # 0.52) and bench/lipsync.py still passes. 3000 HMMs would be ~15% faster again but
-        # loses words on the long clips (0.55, 0.56).
+        # 0.52) and bench/lipsync.py still passes. Fewer HMMs are quicker still, the same on
+        # clean English, worse elsewhere. By viseme class against forced alignments of the
+        # transcripts (13 clean clips: three examples, five LibriVox and five card-game
+        # commands of pocketsphinx-testdata; the five LibriVox under pink noise at 10 dB
+        # SNR), the word decode's CPU time (4 clips, median of 8 interleaved runs), and
+        # bench/voices.py's shut loud voiced frames over 36 other languages:
+        #     maxhmmpf  clean  noisy  CPU   other languages
+        #     5000      95.1%  72.4%  1.00  11.2% mean, 34 within 20%
+        #     3000      95.0%  70.5%  0.78
+        #     2500      95.1%  70.2%  0.74  12.4% mean, 31 within 20%
+        #     2000      95.1%  70.0%  0.69  13.0% mean, 33 within 20% (with turbo's render)
+        # In a 720p run the analysis is CPU-bound on two cores (the portrait and the phone
+        # loop share the other one), so 2000 bought turbo only ~0.1 s of 2.6 s.
         self._words = Decoder(**quiet, fwdflat=False, topn=2, maxhmmpf=5000, maxwpf=20)
         # Forced alignment needs the full state backtrace, hence bestpath=False. Neither it nor
         # the phone loop loads the 135k-word dictionary (~0.2 s of CPU each): the aligner is
