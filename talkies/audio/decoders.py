@@ -57,7 +57,7 @@ class Recogniser:
         # SNR), the word decode's CPU time (4 clips, median of 8 interleaved runs), and
         # bench/voices.py's shut loud voiced frames over 36 other languages:
         #     maxhmmpf  clean  noisy  CPU   other languages
-        #     5000      95.1%  72.4%  1.00  11.2% mean, 34 within 20%
+        #     5000      95.1%  72.4%  1.00  11.2% mean, 33 within 20%
         #     3000      95.0%  70.5%  0.78
         #     2500      95.1%  70.2%  0.74  12.4% mean, 31 within 20%
         #     2000      95.1%  70.0%  0.69  13.0% mean, 33 within 20% (with turbo's render)
