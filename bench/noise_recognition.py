@@ -6,10 +6,9 @@ how the planned mouth follows it, on more noise than bench/voices.py renders.
 Every LibriVox recording of pocketsphinx-testdata (five clips of 3-7 s, one reader) and its five
 card-game commands (another speaker, 1-4 s: "eight of spades four of clubs seven of hearts"),
 all with transcripts, is mixed with pink noise at each SNR and seed (bench/evaluation/voices.py's
-noise and mixing),
-analysed by talkies' speech stage and planned by its mouth planner at 25 fps. Against the
-forced alignment of the transcript on the clean recording it prints, per mix, and per SNR the
-mean and minimum over each speaker's clips and over all:
+noise and mixing), analysed by talkies' speech stage and planned by its mouth planner at 25 fps.
+Against the forced alignment of the transcript on the clean recording it prints, per mix, and
+per SNR the mean and minimum over each speaker's clips and over all:
 
   viseme  share of the truth's speech frames whose recognised phone is in the same viseme class
   r       peak lag correlation of the planned jaw opening with the truth's reference openness
