@@ -63,13 +63,13 @@ def analyze_speech(
     the work done (0..1) at least about once a second of CPU; it may raise (a cancel) to stop.
     Takes about 0.2 s of CPU per second of voice (nearly all of it pocketsphinx, the word
     decode alone two thirds; silence is not decoded), plus ~0.3 s once per process to load
-    the recogniser. Deterministic: the same
-    audio gives the same track. With `aside` (a second recogniser in another process,
-    background.py) about half of the decoding runs there at the same time; the track is
-    the same. `noise` is the steady noise under the voice where the caller knows it better
-    than the clip itself can tell (a live window of half a second is often all speech, and its
-    quietest moments are the voice); `words=False` recognises with the phone loop alone
-    (recognize.recognise): live mode's windows.
+    the recogniser. Deterministic: the same audio gives the same track. With `aside` (a
+    second recogniser in another process, background.py) about half of the decoding runs
+    there at the same time; the track is the same. `noise` is the steady noise under the
+    voice where the caller knows it better than the clip itself can tell (a live window of
+    half a second is often all speech, and its quietest moments are the voice);
+    `words=False` recognises with the phone loop alone (recognize.recognise): live mode's
+    windows.
     """
     report = tick or (lambda share: None)
     x16 = mono_16k(voice)
